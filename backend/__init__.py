@@ -1,0 +1,3 @@
+"""Anbao backend: the Starlette app, Tortoise models, services and the `anbao` CLI."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,85 @@
+"""`create_app(settings)`: the Starlette application, with its database opened in the lifespan."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.routing import BaseRoute, Mount
+from tortoise.context import TortoiseContext
+
+from backend.api import Endpoint, build_routes, openapi_document
+from backend.db import open_database, pending_migrations
+from backend.errors import AnbaoError, NotMigrated
+from backend.http import (
+    BodyLimitMiddleware,
+    RequestContextMiddleware,
+    SecurityHeadersMiddleware,
+    handle_anbao_error,
+    handle_http_exception,
+    handle_unexpected,
+)
+from backend.routes import audit, auth, devices, health, organizations, pwa, users
+from backend.settings import Settings
+
+ROUTERS = [
+    health.router,
+    auth.router,
+    organizations.router,
+    users.router,
+    devices.router,
+    audit.router,
+]
+
+
+def all_endpoints() -> list[Endpoint]:
+    return [e for r in ROUTERS for e in r.endpoints]
+
+
+def create_app(settings: Settings, *, check_migrations: bool = True) -> Starlette:
+    endpoints = all_endpoints()
+    holder: dict[str, TortoiseContext | None] = {"ctx": None}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        ctx = await open_database(settings)
+        try:
+            if check_migrations:
+                pending = await pending_migrations(ctx)
+                if pending:
+                    raise NotMigrated(
+                        f"the database is not migrated ({', '.join(pending)} pending): "
+                        "run `anbao migrate` first"
+                    )
+            holder["ctx"] = ctx
+            app.state.db = ctx
+            yield
+        finally:
+            holder["ctx"] = None
+            await ctx.close_connections()
+
+    routes: list[BaseRoute] = list(build_routes(endpoints))
+    static = pwa.pwa_app(settings.pwa_dir)
+    routes.append(Mount("/", app=static if static is not None else pwa.not_built))
+
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[
+            Middleware(RequestContextMiddleware, db_context=lambda: holder["ctx"]),
+            Middleware(SecurityHeadersMiddleware),
+            Middleware(BodyLimitMiddleware, limit=settings.max_body_bytes),
+        ],
+        exception_handlers={
+            AnbaoError: handle_anbao_error,
+            HTTPException: handle_http_exception,
+            Exception: handle_unexpected,
+        },
+    )
+    app.state.settings = settings
+    app.state.openapi = openapi_document(endpoints)
+    app.state.endpoints = endpoints
+    return app

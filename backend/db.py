@@ -1,0 +1,128 @@
+"""Database wiring: the Tortoise config, an explicit context per app, migrations and their check."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from tortoise.context import TortoiseContext
+from tortoise.migrations.autodetector import MigrationAutodetector
+from tortoise.migrations.executor import MigrationExecutor
+
+from backend.errors import DatabaseUnavailable
+from backend.models import MODEL_MODULES
+from backend.settings import Settings
+
+APP = "models"
+MIGRATIONS_MODULE = "backend.migrations"
+
+
+def tortoise_config(settings: Settings) -> dict[str, Any]:
+    url = settings.resolved_database_url
+    if url.startswith("sqlite"):
+        path = Path(url.removeprefix("sqlite://"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        connection: dict[str, Any] = {
+            "engine": "tortoise.backends.sqlite",
+            "credentials": {
+                "file_path": str(path),
+                # WAL lets readers go on while one writer commits; FULL sync is not needed
+                # with WAL for durability of committed transactions across a process crash.
+                "journal_mode": "WAL",
+                "journal_size_limit": 16_777_216,
+                "foreign_keys": "ON",
+                "synchronous": "NORMAL",
+            },
+        }
+    elif url.startswith(("postgres://", "postgresql://", "asyncpg://")):
+        parts = urlsplit(url)
+        connection = {
+            "engine": "tortoise.backends.asyncpg",
+            "credentials": {
+                "host": parts.hostname or "127.0.0.1",
+                "port": parts.port or 5432,
+                "user": parts.username or "postgres",
+                "password": parts.password or "",
+                "database": parts.path.lstrip("/") or "anbao",
+                "minsize": 1,
+                "maxsize": settings.db_pool_max,
+            },
+        }
+    else:
+        raise SystemExit(f"ANBAO_DATABASE_URL must start with sqlite:// or postgres://, got {url!r}")
+    return {
+        "connections": {"default": connection},
+        "apps": {
+            APP: {
+                "models": MODEL_MODULES,
+                "default_connection": "default",
+                "migrations": MIGRATIONS_MODULE,
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+async def open_database(settings: Settings) -> TortoiseContext:
+    """A Tortoise context owned by the caller (the app's lifespan, the CLI, a test)."""
+    ctx = TortoiseContext()
+    with ctx:
+        await ctx.init(config=tortoise_config(settings))
+    return ctx
+
+
+async def pending_migrations(ctx: TortoiseContext) -> list[str]:
+    """Names of migrations in the code that the database has not applied."""
+    config = tortoise_config_from_ctx(ctx)
+    with ctx:
+        executor = MigrationExecutor(ctx.db(), config)
+        try:
+            plan = await executor.plan()
+        except OSError as exc:
+            raise DatabaseUnavailable(str(exc)) from exc
+    return [f"{step.migration.app_label}.{step.migration.name}" for step in plan if not step.backward]
+
+
+async def apply_migrations(ctx: TortoiseContext) -> list[str]:
+    """Apply every pending migration; returns what was applied."""
+    applied: list[str] = []
+
+    def progress(event: str, app_label: str, name: str) -> None:
+        if event == "apply_done":
+            applied.append(f"{app_label}.{name}")
+
+    with ctx:
+        executor = MigrationExecutor(ctx.db(), tortoise_config_from_ctx(ctx))
+        await executor.migrate(progress=progress)
+    return applied
+
+
+async def make_migrations(ctx: TortoiseContext, name: str | None = None) -> list[Path]:
+    """Write migration files for model changes (a developer command)."""
+    with ctx:
+        assert ctx.apps is not None
+        detector = MigrationAutodetector(ctx.apps, tortoise_config_from_ctx(ctx))
+        writers = await detector.changes()
+        paths = []
+        for writer in writers:
+            if name:
+                number = writer.name.split("_", 1)[0]
+                writer.name = f"{number}_{name}"
+            paths.append(Path(writer.write()))
+    return paths
+
+
+def tortoise_config_from_ctx(_ctx: TortoiseContext) -> dict[str, dict[str, Any]]:
+    return {
+        APP: {"models": MODEL_MODULES, "default_connection": "default", "migrations": MIGRATIONS_MODULE}
+    }
+
+
+async def ping(ctx: TortoiseContext) -> None:
+    with ctx:
+        try:
+            await ctx.db().execute_query("SELECT 1")
+        except Exception as exc:
+            raise DatabaseUnavailable(str(exc)) from exc

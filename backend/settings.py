@@ -1,0 +1,87 @@
+"""The one frozen settings object, read from `ANBAO_*` environment variables and an optional `.env`.
+
+Built by the entry point (CLI or a test) and passed to `create_app(settings)`; nothing here runs
+at import time. Every field is documented in the README's settings table (a test checks it).
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, available_timezones
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ANBAO_", env_file=".env", frozen=True, extra="ignore"
+    )
+
+    environment: Literal["development", "production"] = "development"
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    secret_key: SecretStr = SecretStr("")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    pwa_dir: Path = Path("pwa/dist")
+    default_timezone: str = "Asia/Shanghai"
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    session_ttl_days: int = Field(default=30, ge=1, le=365)
+    password_min_length: int = Field(default=10, ge=8, le=128)
+    login_max_failures_per_account: int = Field(default=5, ge=1)
+    login_max_failures_per_address: int = Field(default=20, ge=1)
+    login_failure_window_seconds: int = Field(default=900, ge=1)
+    login_lockout_seconds: int = Field(default=60, ge=1)
+    cookie_secure: Literal["auto", "always", "never"] = "auto"
+    forwarded_allow_ips: str = "127.0.0.1"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_json: bool = False
+    db_pool_max: int = Field(default=10, ge=1, le=200)
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        if value not in available_timezones():
+            raise ValueError(f"unknown time zone {value!r}")
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite://{self.data_dir / 'anbao.sqlite3'}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.default_timezone)
+
+    def with_secret(self) -> Settings:
+        """The same settings with a secret key: the configured one, else one kept in data_dir.
+
+        Development gets a key that survives restarts without anyone having to make one;
+        production must set ANBAO_SECRET_KEY (checked in `load_settings`).
+        """
+        if self.secret_key.get_secret_value():
+            return self
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key_file = self.data_dir / "secret_key"
+        if not key_file.exists():
+            key_file.write_text(secrets.token_urlsafe(48), encoding="utf-8")
+            key_file.chmod(0o600)
+        key = key_file.read_text(encoding="utf-8").strip()
+        return self.model_copy(update={"secret_key": SecretStr(key)})
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings for an entry point: environment, `.env`, then explicit overrides."""
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    if settings.environment == "production" and not settings.secret_key.get_secret_value():
+        raise SystemExit("ANBAO_SECRET_KEY must be set when ANBAO_ENVIRONMENT=production")
+    return settings.with_secret()

@@ -1,0 +1,101 @@
+// The top bar: brand, site and role, online/offline, language, theme, sign-out.
+import { h, icon } from '../utils/dom.js';
+import { isOnline, onConnectivity } from '../utils/connectivity.js';
+import { getLang, setLang, t } from '../utils/i18n.js';
+import { getTheme, toggleTheme } from '../utils/theme.js';
+import { ICONS } from './icons.js';
+
+export function createHeader({ onSignOut, onSwitchSite, onHome }) {
+  const el = h('header', { class: 'bar' });
+  let last = { me: null, membership: null };
+
+  function netBadge() {
+    const online = isOnline();
+    return h(
+      'span',
+      { class: `net ${online ? 'net-online' : 'net-offline'}`, dataset: { net: online ? 'online' : 'offline' } },
+      h('span', { class: 'net-dot', 'aria-hidden': 'true' }),
+      t(online ? 'header.online' : 'header.offline'),
+    );
+  }
+
+  function render(me = last.me, membership = last.membership) {
+    last = { me, membership };
+    const theme = getTheme();
+    const site = membership?.site;
+    const manySites = (me?.memberships?.length || 0) > 1;
+    const siteLabel = site ? `${site.name} · ${t(`role.${membership.role}`)}` : '';
+    el.replaceChildren(
+      h(
+        'div',
+        { class: 'bar-row' },
+        h(
+          me ? 'button' : 'span',
+          { class: 'brand', type: me ? 'button' : null, onclick: me ? onHome : null },
+          h('img', { class: 'brand-logo', src: '/icons/icon-192.png', alt: '', width: 28, height: 28 }),
+          h('span', { class: 'brand-name', text: t('app.name') }),
+        ),
+        me && site
+          ? h(
+              manySites ? 'button' : 'span',
+              {
+                class: manySites ? 'site site-switch' : 'site',
+                type: manySites ? 'button' : null,
+                title: manySites ? t('header.switch_site') : null,
+                'aria-label': manySites ? `${t('header.switch_site')}: ${siteLabel}` : null,
+                onclick: manySites ? onSwitchSite : null,
+                dataset: { testid: 'header-site' },
+              },
+              h('span', { class: 'site-name', text: siteLabel }),
+              manySites ? icon(ICONS.swap, 'icon icon-sm') : null,
+            )
+          : h('span', { class: 'spacer' }),
+        netBadge(),
+      ),
+      h(
+        'div',
+        { class: 'bar-row' },
+        me
+          ? h('span', { class: 'user-name', dataset: { testid: 'header-user' }, text: me.user.display_name || me.user.username })
+          : h('span', { class: 'spacer' }),
+        h('button', {
+          class: 'btn btn-icon btn-lang',
+          type: 'button',
+          'aria-label': t('header.lang_label'),
+          title: t('header.lang_label'),
+          dataset: { action: 'lang' },
+          text: t('header.lang_button'),
+          onclick: () => setLang(getLang() === 'en' ? 'zh-CN' : 'en'),
+        }),
+        h(
+          'button',
+          {
+            class: 'btn btn-icon',
+            type: 'button',
+            'aria-label': t(theme === 'dark' ? 'header.theme_to_light' : 'header.theme_to_dark'),
+            title: t(theme === 'dark' ? 'header.theme_to_light' : 'header.theme_to_dark'),
+            dataset: { action: 'theme' },
+            onclick: () => {
+              toggleTheme();
+              render();
+            },
+          },
+          icon(theme === 'dark' ? ICONS.sun : ICONS.moon),
+        ),
+        me
+          ? h(
+              'button',
+              { class: 'btn btn-signout', type: 'button', dataset: { action: 'sign-out' }, onclick: onSignOut },
+              icon(ICONS.sign_out),
+              h('span', { text: t('header.sign_out') }),
+            )
+          : null,
+      ),
+    );
+  }
+
+  onConnectivity(() => {
+    el.querySelector('.net')?.replaceWith(netBadge());
+  });
+  return { el, render };
+}

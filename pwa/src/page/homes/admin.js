@@ -1,0 +1,9 @@
+// The site admin's tiles.
+import { ICONS } from '../icons.js';
+
+export const tiles = [
+  { id: 'sites', icon: ICONS.sites },
+  { id: 'zones_units', icon: ICONS.zones_units },
+  { id: 'people', icon: ICONS.people },
+  { id: 'devices', icon: ICONS.devices, route: '/devices' },
+];

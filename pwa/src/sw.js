@@ -1,0 +1,34 @@
+// The service worker: precache the app shell, serve it for navigations, never touch /api.
+import { cacheNames, clientsClaim, setCacheNameDetails } from 'workbox-core';
+import { cleanupOutdatedCaches, createHandlerBoundToURL, precacheAndRoute } from 'workbox-precaching';
+import { NavigationRoute, registerRoute } from 'workbox-routing';
+
+const VERSION = __ANBAO_VERSION__;
+const PREFIX = 'anbao';
+
+setCacheNameDetails({ prefix: PREFIX, suffix: `v${VERSION}`, precache: 'shell', runtime: 'runtime' });
+
+// Revisioned entries: only changed files are fetched again on an update.
+precacheAndRoute(self.__WB_MANIFEST);
+cleanupOutdatedCaches();
+
+// Client routes (/home, /login, /n?…) get the precached index.html, online or not.
+// /api/* is never routed here, so the network (and the server's auth) always answers it.
+registerRoute(new NavigationRoute(createHandlerBoundToURL('/index.html'), { denylist: [/^\/api(\/|$)/] }));
+
+// A new version waits until the page says the user agreed to reload.
+self.addEventListener('message', (event) => {
+  if (event.data?.type === 'SKIP_WAITING') self.skipWaiting();
+});
+
+// Take over open pages on first install, and drop caches of older versions.
+clientsClaim();
+self.addEventListener('activate', (event) => {
+  event.waitUntil(
+    (async () => {
+      const keep = new Set([cacheNames.precache, cacheNames.runtime]);
+      const names = await caches.keys();
+      await Promise.all(names.filter((n) => n.startsWith(`${PREFIX}-`) && !keep.has(n)).map((n) => caches.delete(n)));
+    })(),
+  );
+});

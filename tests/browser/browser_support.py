@@ -1,0 +1,86 @@
+"""Helpers for the browser tests: console capture, catalogs, signing in through the UI."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from playwright.sync_api import BrowserContext, Page
+
+REPO = Path(__file__).resolve().parents[2]
+DIST = REPO / "pwa" / "dist"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+PASSWORDS = {name: f"{name}-demo-1" for name in ("guard", "supervisor", "resident", "admin")}
+
+
+class Console:
+    """Everything a context's pages said on the console, plus uncaught page errors."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, str]] = []
+        self.page_errors: list[str] = []
+
+    def attach(self, context: BrowserContext) -> None:
+        context.on("console", lambda msg: self.messages.append((msg.type, msg.text)))
+        context.on("weberror", lambda err: self.page_errors.append(str(err.error)))
+
+    def csp_violations(self) -> list[str]:
+        return [text for _, text in self.messages if "Content Security Policy" in text]
+
+    def i18n_misses(self) -> list[str]:
+        return [text for _, text in self.messages if "[i18n] missing" in text]
+
+
+def catalog(lang: str) -> dict[str, str]:
+    """The merged catalog the PWA uses: backend error texts, then the UI strings."""
+    merged: dict[str, str] = json.loads(
+        (REPO / "backend" / "locales" / f"{lang}.json").read_text("utf-8")
+    )
+    merged.update(json.loads((REPO / "pwa" / "src" / "i18n" / f"{lang}.json").read_text("utf-8")))
+    return merged
+
+
+def all_keys() -> set[str]:
+    return set(catalog("en")) | set(catalog("zh-CN"))
+
+
+RAW_KEY = re.compile(
+    r"\b(?:error|field|client|label|tile|role|login|header|home|devices|sessions)\.[a-z_]+\b"
+)
+
+
+def assert_no_raw_keys(page: Page, console: Console | None = None) -> None:
+    """Fails when a catalog key (not its text) is visible or was reported missing."""
+    text = page.locator("body").inner_text()
+    leaked = sorted(k for k in all_keys() if k in text) + RAW_KEY.findall(text)
+    assert not leaked, f"raw i18n keys on screen: {leaked}\n---\n{text}"
+    if console is not None:
+        assert not console.i18n_misses(), console.i18n_misses()
+
+
+def sign_in(page: Page, username: str, password: str | None = None) -> None:
+    """Signs in through the form and waits until the sign-in screen is gone."""
+    if not page.url.endswith("/login"):
+        page.goto("/login")
+    page.locator("#login-username").fill(username)
+    page.locator("#login-password").fill(PASSWORDS[username] if password is None else password)
+    page.locator("form button[type=submit]").click()
+
+
+def open_home(page: Page, role: str) -> None:
+    """After a sign-in: picks `role` if the site/role picker shows, then waits for that home."""
+    page.locator("section.home, .choices").first.wait_for()
+    if page.locator(".choices").count():
+        page.locator(f".choice[data-role='{role}']").first.click()
+    page.locator(f"section.home[data-role='{role}']").wait_for()

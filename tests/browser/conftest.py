@@ -1,0 +1,163 @@
+"""Browser tests: a real Anbao server per test module, driven through Debian's Chromium."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from browser_support import CHROMIUM, CHROMIUM_ARGS, DIST, REPO, Console
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+
+BACKEND = os.environ.get("ANBAO_TEST_BACKEND_MODULE", "backend.cli")
+
+# --- the server -------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _cli(env: dict[str, str], *args: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", BACKEND, *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if done.returncode != 0:
+        pytest.fail(
+            f"`anbao {' '.join(args)}` failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
+        )
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/api/health", timeout=1) as resp:
+            return bool(resp.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+class Server:
+    def __init__(self, url: str, data_dir: Path) -> None:
+        self.url = url
+        self.data_dir = data_dir
+
+
+@pytest.fixture(scope="module")
+def pwa_dir() -> Path:
+    """The built PWA the server serves; a module may override it with a copy it can change."""
+    if not (DIST / "index.html").is_file() or not (DIST / "sw.js").is_file():
+        pytest.fail("pwa/dist is missing: build the PWA first (`npm ci && npm run build` in pwa/)")
+    return DIST
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, pwa_dir: Path) -> Iterator[Server]:
+    data = tmp_path_factory.mktemp("anbao")
+    env = {
+        **os.environ,
+        "ANBAO_DATA_DIR": str(data),
+        "ANBAO_DATABASE_URL": f"sqlite://{data}/anbao.sqlite3",
+        "ANBAO_PWA_DIR": str(pwa_dir),
+    }
+    _cli(env, "migrate")
+    _cli(env, "demo")
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log_path = data / "server.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", BACKEND, "serve", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while not _healthy(url) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)  # no browser yet: a plain wait for the server to come up
+        if not _healthy(url):
+            pytest.fail(
+                "the server did not answer /api/health:\n"
+                + log_path.read_text(errors="replace")[-4000:]
+            )
+        yield Server(url, data)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+# --- the browser ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (never `playwright install`)")
+    b = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+    yield b
+    b.close()
+
+
+# Runs in every page before its scripts: records CSP violations the page itself sees.
+CSP_WATCH = """
+window.__cspViolations = [];
+document.addEventListener('securitypolicyviolation', (e) => {
+  window.__cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`);
+});
+"""
+
+
+ContextFactory = Callable[..., tuple[BrowserContext, Page, Console]]
+
+
+@pytest.fixture
+def new_context(browser: Browser, server: Server) -> Iterator[ContextFactory]:
+    """Makes isolated contexts (one phone/tablet each) on the module's server."""
+    made: list[BrowserContext] = []
+
+    def make(
+        locale: str = "zh-CN", viewport: tuple[int, int] = (360, 640), **kwargs: Any
+    ) -> tuple[BrowserContext, Page, Console]:
+        context = browser.new_context(
+            base_url=server.url,
+            locale=locale,
+            viewport={"width": viewport[0], "height": viewport[1]},
+            **kwargs,
+        )
+        context.set_default_timeout(10_000)
+        context.add_init_script(CSP_WATCH)
+        console = Console()
+        console.attach(context)
+        made.append(context)
+        return context, context.new_page(), console
+
+    yield make
+    for context in made:
+        context.close()
