@@ -51,15 +51,12 @@ def tortoise_config(settings: Settings) -> dict[str, Any]:
         }
     else:
         raise SystemExit(f"ANBAO_DATABASE_URL must start with sqlite:// or postgres://, got {url!r}")
+    # Tortoise caches compiled queries per connection name, so the name carries the dialect:
+    # a process (the test suite) may use SQLite and then PostgreSQL.
+    name = "sqlite" if connection["engine"].endswith("sqlite") else "postgres"
     return {
-        "connections": {"default": connection},
-        "apps": {
-            APP: {
-                "models": MODEL_MODULES,
-                "default_connection": "default",
-                "migrations": MIGRATIONS_MODULE,
-            }
-        },
+        "connections": {name: connection},
+        "apps": {APP: _app_config(name)},
         "use_tz": True,
         "timezone": "UTC",
     }
@@ -114,10 +111,16 @@ async def make_migrations(ctx: TortoiseContext, name: str | None = None) -> list
     return paths
 
 
-def tortoise_config_from_ctx(_ctx: TortoiseContext) -> dict[str, dict[str, Any]]:
+def _app_config(connection_name: str) -> dict[str, Any]:
     return {
-        APP: {"models": MODEL_MODULES, "default_connection": "default", "migrations": MIGRATIONS_MODULE}
+        "models": MODEL_MODULES,
+        "default_connection": connection_name,
+        "migrations": MIGRATIONS_MODULE,
     }
+
+
+def tortoise_config_from_ctx(ctx: TortoiseContext) -> dict[str, dict[str, Any]]:
+    return {APP: _app_config(ctx.default_connection or "sqlite")}
 
 
 async def ping(ctx: TortoiseContext) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from tortoise.expressions import Q
+from tortoise.expressions import Q, Subquery
 from tortoise.transactions import in_transaction
 
 from backend.errors import NotFound
@@ -56,7 +56,7 @@ async def list_devices(actor: Actor, site_id: int, listing: ListQuery) -> tuple[
         "user_id"
     )
     query = Device.filter(
-        Q(kind=DeviceKind.bridge, site_id=site_id) | Q(kind=DeviceKind.phone, user_id__in=staff)
+        Q(kind=DeviceKind.bridge, site_id=site_id) | Q(kind=DeviceKind.phone, user_id__in=Subquery(staff))
     )
     if not listing.include_inactive:
         query = query.filter(revoked_at=None)

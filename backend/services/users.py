@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Subquery
 from tortoise.transactions import in_transaction
 
 from backend.errors import Conflict, Forbidden, NotFound, UsernameTaken, ValidationFailed
@@ -54,14 +55,14 @@ async def list_users(actor: Actor, listing: UserQuery) -> tuple[list[User], int]
     query = User.all()
     if listing.site_id is not None:
         require_site(actor, listing.site_id, MANAGERS)
-        ids = Membership.filter(site_id=listing.site_id, is_active=True).values_list("user_id")
-        query = query.filter(id__in=ids)
+        ids = Membership.filter(site_id=listing.site_id, is_active=True).values("user_id")
+        query = query.filter(id__in=Subquery(ids))
     elif not actor.is_superuser:
         managed = actor.site_ids(MANAGERS)
         if not managed:
             raise Forbidden("manages no site")
-        ids = Membership.filter(site_id__in=managed, is_active=True).values_list("user_id")
-        query = query.filter(id__in=ids)
+        ids = Membership.filter(site_id__in=managed, is_active=True).values("user_id")
+        query = query.filter(id__in=Subquery(ids))
     return await paginate(query, listing, ("username", "display_name", "phone"), order="username")
 
 

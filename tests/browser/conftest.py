@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_support import CHROMIUM, CHROMIUM_ARGS, DIST, REPO, Console
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+
+from tests.browser.browser_support import CHROMIUM, CHROMIUM_ARGS, DIST, REPO, Console
 
 BACKEND = os.environ.get("ANBAO_TEST_BACKEND_MODULE", "backend.cli")
 

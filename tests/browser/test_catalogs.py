@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from browser_support import REPO, catalog
+from tests.browser.browser_support import REPO, catalog
 
 SRC = REPO / "pwa" / "src"
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from browser_support import open_home, sign_in
 from playwright.sync_api import Page, expect
+
+from tests.browser.browser_support import open_home, sign_in
 
 pytestmark = pytest.mark.browser
 

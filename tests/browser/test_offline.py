@@ -6,8 +6,16 @@ import re
 import struct
 
 import pytest
-from browser_support import CHROMIUM, CHROMIUM_ARGS, assert_no_raw_keys, catalog, open_home, sign_in
 from playwright.sync_api import Page, expect
+
+from tests.browser.browser_support import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    assert_no_raw_keys,
+    catalog,
+    open_home,
+    sign_in,
+)
 
 pytestmark = pytest.mark.browser
 

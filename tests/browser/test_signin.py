@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from browser_support import assert_no_raw_keys, catalog, open_home, sign_in
 from playwright.sync_api import expect
+
+from tests.browser.browser_support import assert_no_raw_keys, catalog, open_home, sign_in
 
 pytestmark = pytest.mark.browser
 

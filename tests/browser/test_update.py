@@ -6,8 +6,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from browser_support import DIST, catalog
 from playwright.sync_api import expect
+
+from tests.browser.browser_support import DIST, catalog
 
 pytestmark = pytest.mark.browser
 

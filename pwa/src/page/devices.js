@@ -8,10 +8,19 @@ import { errorLines } from '../utils/messages.js';
 import { confirmDialog } from './confirm-dialog.js';
 import { pageHead } from './page-head.js';
 
-function ownerName(d) {
-  const u = d.user;
-  if (u && typeof u === 'object') return u.display_name || u.username || '';
-  return '';
+/** The owner's name: embedded by the server, or looked up in the site's people. */
+function ownerName(d, people) {
+  const u = d.user && typeof d.user === 'object' ? d.user : people.get(d.user_id);
+  return u ? u.display_name || u.username || '' : '';
+}
+
+async function sitePeople(siteId) {
+  try {
+    const answer = await api.get(`/api/users?site_id=${siteId}&limit=200`);
+    return new Map((answer?.items || []).map((u) => [u.id, u]));
+  } catch {
+    return new Map(); // names are a help, not a requirement: the list still works
+  }
 }
 
 function deviceLabel(d) {
@@ -46,10 +55,10 @@ export function devicesView(ctx) {
     }
   }
 
-  function card(d) {
+  function card(d, people) {
     const revoked = Boolean(d.revoked_at);
     const self = ctx.me.device?.id === d.id || String(d.uid) === deviceUid();
-    const owner = ownerName(d);
+    const owner = ownerName(d, people);
     return h(
       'li',
       { class: `card${revoked ? ' card-muted' : ''}`, dataset: { device: d.id } },
@@ -90,10 +99,16 @@ export function devicesView(ctx) {
   async function load() {
     list.setAttribute('aria-busy', 'true');
     try {
-      const answer = await api.get(`/api/sites/${site.id}/devices?limit=200`);
+      // Revoked devices stay listed (greyed out) so the supervisor sees the revocation took.
+      const [answer, people] = await Promise.all([
+        api.get(`/api/sites/${site.id}/devices?limit=200&include_inactive=true`),
+        sitePeople(site.id),
+      ]);
       const items = Array.isArray(answer) ? answer : answer?.items || [];
       list.replaceChildren(
-        ...(items.length ? items.map(card) : [h('li', { class: 'empty muted', text: t('devices.empty') })]),
+        ...(items.length
+          ? items.map((d) => card(d, people))
+          : [h('li', { class: 'empty muted', text: t('devices.empty') })]),
       );
     } catch (err) {
       say('error', errorLines(err));
