@@ -255,7 +255,8 @@ def openapi_document(endpoints: Sequence[Endpoint]) -> dict[str, Any]:
             kind = "integer" if converter == "int" else "string"
             params.append({"name": name, "in": "path", "required": True, "schema": {"type": kind}})
         if e.query is not None:
-            q = e.query.model_json_schema()
+            q = e.query.model_json_schema(ref_template="#/components/schemas/{model}")
+            schemas.update(q.pop("$defs", {}))
             required = set(q.get("required", []))
             for name, prop in q.get("properties", {}).items():
                 params.append(
@@ -276,7 +277,10 @@ def openapi_document(endpoints: Sequence[Endpoint]) -> dict[str, Any]:
             if (e.response, "serialization") in refs:
                 schema = refs[(e.response, "serialization")]
             else:
-                schema = TypeAdapter(e.response).json_schema()
+                schema = TypeAdapter(e.response).json_schema(
+                    ref_template="#/components/schemas/{model}"
+                )
+                schemas.update(schema.pop("$defs", {}))
             op["responses"][str(e.status)] = {
                 "description": "OK",
                 "content": {"application/json": {"schema": schema}},

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.routing import BaseRoute, Mount
+from starlette.routing import BaseRoute
 from tortoise.context import TortoiseContext
 
 from backend.api import Endpoint, build_routes, openapi_document
@@ -62,9 +62,6 @@ def create_app(settings: Settings, *, check_migrations: bool = True) -> Starlett
             await ctx.close_connections()
 
     routes: list[BaseRoute] = list(build_routes(endpoints))
-    static = pwa.pwa_app(settings.pwa_dir)
-    routes.append(Mount("/", app=static if static is not None else pwa.not_built))
-
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
@@ -79,6 +76,10 @@ def create_app(settings: Settings, *, check_migrations: bool = True) -> Starlett
             Exception: handle_unexpected,
         },
     )
+    # The web app answers whatever no API route matched (not a Mount, which would shadow the
+    # router's 405 for a known path with a wrong method).
+    static = pwa.pwa_app(settings.pwa_dir)
+    app.router.default = static if static is not None else pwa.not_built
     app.state.settings = settings
     app.state.openapi = openapi_document(endpoints)
     app.state.endpoints = endpoints

@@ -18,7 +18,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_
 
 from tests.browser.browser_support import CHROMIUM, CHROMIUM_ARGS, DIST, REPO, Console
 
-BACKEND = os.environ.get("ANBAO_TEST_BACKEND_MODULE", "backend.cli")
+BACKEND = "backend.cli"
 
 # --- the server -------------------------------------------------------------------------------
 

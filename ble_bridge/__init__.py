@@ -1,0 +1,1 @@
+"""Anbao BLE bridge: watches extinguisher beacons and guards' badges with bleak (issue 8)."""
