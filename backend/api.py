@@ -226,8 +226,10 @@ def openapi_document(endpoints: Sequence[Endpoint]) -> dict[str, Any]:
     for e in endpoints:
         if e.body is not None:
             inputs.append((e.body, "validation"))
-        if e.response is not None and isinstance(e.response, type) and issubclass(
-            e.response, BaseModel
+        if (
+            e.response is not None
+            and isinstance(e.response, type)
+            and issubclass(e.response, BaseModel)
         ):
             outputs.append(e.response)
     pairs = inputs + [(m, "serialization") for m in outputs]
@@ -244,7 +246,9 @@ def openapi_document(endpoints: Sequence[Endpoint]) -> dict[str, Any]:
             "responses": {
                 "default": {
                     "description": "Error",
-                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+                    },
                 }
             },
         }

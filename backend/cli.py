@@ -157,20 +157,27 @@ def cmd_create_user(args: argparse.Namespace) -> int:
         if args.site_id is not None and not await Site.exists(id=args.site_id):
             print(f"anbao: no site {args.site_id}", file=sys.stderr)
             return 2
-        if args.unit_id is not None and not await Unit.exists(id=args.unit_id, site_id=args.site_id):
+        if args.unit_id is not None and not await Unit.exists(
+            id=args.unit_id, site_id=args.site_id
+        ):
             print(f"anbao: no unit {args.unit_id} at site {args.site_id}", file=sys.stderr)
             return 2
         try:
             user = await create_superuser(
-                args.username.strip().lower(), args.display_name or args.username, password,
-                settings, superuser=args.superuser,
+                args.username.strip().lower(),
+                args.display_name or args.username,
+                password,
+                settings,
+                superuser=args.superuser,
             )
         except AnbaoError as exc:
             print(f"anbao: {exc.code}: {exc}", file=sys.stderr)
             return 2
         if args.site_id is not None:
             await Membership.create(
-                user=user, site_id=args.site_id, role=Role(args.role or "guard"),
+                user=user,
+                site_id=args.site_id,
+                role=Role(args.role or "guard"),
                 unit_id=args.unit_id,
             )
         print(f"created user {user.username} (id {user.id})")
@@ -181,8 +188,9 @@ def cmd_create_user(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="anbao", description="Anbao (安保): run a site's security team. Settings come from ANBAO_* "
-        "environment variables or a .env file (see the README)."
+        prog="anbao",
+        description="Anbao (安保): run a site's security team. Settings come from ANBAO_* "
+        "environment variables or a .env file (see the README).",
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -206,11 +214,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     create.add_argument("username")
     create.add_argument("--display-name", default="")
-    create.add_argument("--superuser", action="store_true", help="platform operator: may do everything")
+    create.add_argument(
+        "--superuser", action="store_true", help="platform operator: may do everything"
+    )
     create.add_argument("--site-id", type=int, help="give the account a role at this site")
     create.add_argument("--role", choices=["admin", "supervisor", "guard", "resident"])
     create.add_argument("--unit-id", type=int, help="the unit of a resident")
-    create.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    create.add_argument(
+        "--password-stdin", action="store_true", help="read the password from stdin"
+    )
     create.set_defaults(func=cmd_create_user)
 
     mk = sub.add_parser("makemigrations", help="(developers) write migrations for model changes")

@@ -50,7 +50,9 @@ def tortoise_config(settings: Settings) -> dict[str, Any]:
             },
         }
     else:
-        raise SystemExit(f"ANBAO_DATABASE_URL must start with sqlite:// or postgres://, got {url!r}")
+        raise SystemExit(
+            f"ANBAO_DATABASE_URL must start with sqlite:// or postgres://, got {url!r}"
+        )
     # Tortoise caches compiled queries per connection name, so the name carries the dialect:
     # a process (the test suite) may use SQLite and then PostgreSQL.
     name = "sqlite" if connection["engine"].endswith("sqlite") else "postgres"
@@ -79,7 +81,9 @@ async def pending_migrations(ctx: TortoiseContext) -> list[str]:
             plan = await executor.plan()
         except OSError as exc:
             raise DatabaseUnavailable(str(exc)) from exc
-    return [f"{step.migration.app_label}.{step.migration.name}" for step in plan if not step.backward]
+    return [
+        f"{step.migration.app_label}.{step.migration.name}" for step in plan if not step.backward
+    ]
 
 
 async def apply_migrations(ctx: TortoiseContext) -> list[str]:

@@ -84,7 +84,11 @@ def field_errors(exc: ValidationError, request: Request) -> list[dict[str, Any]]
         if message == key:
             message = translate(language, "field.invalid")
         out.append(
-            {"field": ".".join(str(p) for p in err["loc"]) or "body", "code": code, "message": message}
+            {
+                "field": ".".join(str(p) for p in err["loc"]) or "body",
+                "code": code,
+                "message": message,
+            }
         )
     return out
 
@@ -195,7 +199,10 @@ _STATIC_HEADERS = [
     (b"content-security-policy", CSP.encode()),
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"same-origin"),
-    (b"permissions-policy", b"camera=(self), geolocation=(self), microphone=(), payment=(), usb=()"),
+    (
+        b"permissions-policy",
+        b"camera=(self), geolocation=(self), microphone=(), payment=(), usb=()",
+    ),
     (b"x-frame-options", b"DENY"),
     (b"cross-origin-opener-policy", b"same-origin"),
 ]

@@ -8,9 +8,8 @@ from pathlib import Path
 
 
 def main() -> None:
-    names = sorted(
-        m.name for m in pkgutil.iter_modules([str(Path(__file__).parent]) if m.name.startswith("bench_")
-    )
+    here = str(Path(__file__).parent)
+    names = sorted(m.name for m in pkgutil.iter_modules([here]) if m.name.startswith("bench_"))
     if not names:
         print("no benchmarks yet")
     for name in names:

@@ -24,8 +24,11 @@ def password_hash() -> str:
 
 async def make_user(username: str, *, superuser: bool = False, **kw: Any) -> User:
     return await User.create(
-        username=username, display_name=username.title(), password_hash=password_hash(),
-        is_superuser=superuser, **kw,
+        username=username,
+        display_name=username.title(),
+        password_hash=password_hash(),
+        is_superuser=superuser,
+        **kw,
     )
 
 
@@ -58,7 +61,10 @@ async def make_site(org: Organization, name: str, prefix: str) -> SiteWorld:
     unit = await Unit.create(site=site, zone=zone, label=f"{prefix}-1-101")
     token = new_device_token()
     bridge = await Device.create(
-        uid=uuid.uuid4(), kind=DeviceKind.bridge, name=f"{prefix} lobby bridge", site=site,
+        uid=uuid.uuid4(),
+        kind=DeviceKind.bridge,
+        name=f"{prefix} lobby bridge",
+        site=site,
         token_hash=token_hash(token),
     )
     world = SiteWorld(site, zone, unit, bridge, token)

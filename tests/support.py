@@ -29,7 +29,7 @@ def postgres_available() -> bool:
     async def probe() -> bool:
         try:
             conn = await asyncpg.connect(PG_URL, timeout=3)
-        except (OSError, asyncpg.PostgresError, asyncio.TimeoutError):
+        except (TimeoutError, OSError, asyncpg.PostgresError):
             return False
         await conn.close()
         return True
@@ -158,7 +158,9 @@ def bearer(token: str) -> dict[str, str]:
 
 
 def login(client: TestClient, username: str, password: str, **extra: Any) -> dict[str, Any]:
-    response = client.post("/api/auth/login", json={"username": username, "password": password, **extra})
+    response = client.post(
+        "/api/auth/login", json={"username": username, "password": password, **extra}
+    )
     assert response.status_code == 200, response.text
     client.cookies.clear()  # tests choose their credential explicitly
     data: dict[str, Any] = response.json()

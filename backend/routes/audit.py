@@ -11,8 +11,12 @@ from backend.services import audit as svc
 router = Router("audit")
 
 
-@router.get("/api/sites/{site_id:int}/audit", summary="Audit events of a site (newest first)",
-            query=AuditQuery, response=Page[AuditEventOut])
+@router.get(
+    "/api/sites/{site_id:int}/audit",
+    summary="Audit events of a site (newest first)",
+    query=AuditQuery,
+    response=Page[AuditEventOut],
+)
 async def list_audit(call: Call) -> Page[AuditEventOut]:
     q: AuditQuery = call.query
     rows, total = await svc.list_site_events(

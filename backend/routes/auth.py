@@ -73,12 +73,22 @@ async def login(call: Call) -> Response:
     max_age = call.settings.session_ttl_days * 86400
     secure = _secure(call)
     response.set_cookie(
-        SESSION_COOKIE, result.token, max_age=max_age, httponly=True, samesite="lax",
-        secure=secure, path="/",
+        SESSION_COOKIE,
+        result.token,
+        max_age=max_age,
+        httponly=True,
+        samesite="lax",
+        secure=secure,
+        path="/",
     )
     response.set_cookie(
-        CSRF_COOKIE, result.csrf_token, max_age=max_age, httponly=False, samesite="strict",
-        secure=secure, path="/",
+        CSRF_COOKIE,
+        result.csrf_token,
+        max_age=max_age,
+        httponly=False,
+        samesite="strict",
+        secure=secure,
+        path="/",
     )
     return response
 
@@ -118,6 +128,8 @@ async def sessions(call: Call) -> list[SessionOut]:
     ]
 
 
-@router.delete("/api/auth/sessions/{session_id:int}", summary="Revoke one of my sessions", response=None)
+@router.delete(
+    "/api/auth/sessions/{session_id:int}", summary="Revoke one of my sessions", response=None
+)
 async def revoke_session(call: Call) -> None:
     await auth.revoke_session(call.actor, call.path["session_id"], call.info)

@@ -8,7 +8,7 @@ from pydantic import BaseModel
 from starlette.responses import JSONResponse, Response
 
 from backend import __version__
-from backend.api import Call, Router, openapi_document
+from backend.api import Call, Router
 from backend.db import pending_migrations, ping
 from backend.errors import AnbaoError
 
@@ -23,8 +23,12 @@ class Health(BaseModel):
     pending: list[str]
 
 
-@router.get("/api/health", summary="Database reachable, migrations current, version",
-            auth="public", response=Health)
+@router.get(
+    "/api/health",
+    summary="Database reachable, migrations current, version",
+    auth="public",
+    response=Health,
+)
 async def health(call: Call) -> Response:
     ctx = call.request.app.state.db
     database, migrations, pending = "ok", "unknown", []
@@ -35,8 +39,13 @@ async def health(call: Call) -> Response:
     except AnbaoError:
         database = "unreachable"
     ok = database == "ok" and migrations == "current"
-    body = Health(status="ok" if ok else "degraded", version=__version__, database=database,
-                  migrations=migrations, pending=pending)
+    body = Health(
+        status="ok" if ok else "degraded",
+        version=__version__,
+        database=database,
+        migrations=migrations,
+        pending=pending,
+    )
     return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
 
 

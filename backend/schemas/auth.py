@@ -21,7 +21,9 @@ class DeviceHello(Input):
 
 class LoginIn(Input):
     username: Annotated[str, StringConstraints(min_length=1, max_length=64)]
-    password: Annotated[str, StringConstraints(min_length=1, max_length=256, strip_whitespace=False)]
+    password: Annotated[
+        str, StringConstraints(min_length=1, max_length=256, strip_whitespace=False)
+    ]
     device: DeviceHello | None = None
 
 

@@ -11,8 +11,14 @@ from backend.models.users import Role
 from backend.schemas.common import Input, ListQuery, Name, Output, Phone
 
 Username = Annotated[
-    str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=2, max_length=64,
-                           pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    str,
+    StringConstraints(
+        strip_whitespace=True,
+        to_lower=True,
+        min_length=2,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+    ),
 ]
 Password = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 Locale = Literal["zh-CN", "en"]

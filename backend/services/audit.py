@@ -7,7 +7,6 @@ from typing import Any
 
 from backend.http import ClientInfo
 from backend.models.audit import AuditEvent
-
 from backend.services.permissions import MANAGERS, Actor, require_site
 
 
@@ -48,6 +47,3 @@ async def list_site_events(
     total = await query.count()
     rows = await query.order_by("-id").offset(offset).limit(limit)
     return rows, total
-
-
-

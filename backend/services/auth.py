@@ -147,7 +147,13 @@ async def login(
     if not ok:
         wait = await _record_failure(keys, now, settings)
         await audit.record(
-            None, info, "auth.login_failed", "user", username, site_id=None, after={"address": info.address}
+            None,
+            info,
+            "auth.login_failed",
+            "user",
+            username,
+            site_id=None,
+            after={"address": info.address},
         )
         if wait > 0:
             raise Throttled(retry_after=wait)
@@ -175,9 +181,16 @@ async def login(
             roles=await load_roles(user),
         )
         await audit.record(
-            actor, info, "auth.login", "session", session.id, after={"device_id": device and device.id}
+            actor,
+            info,
+            "auth.login",
+            "session",
+            session.id,
+            after={"device_id": device and device.id},
         )
-    return LoginResult(token, csrf_token(settings, session.token_hash), session, user, device, actor)
+    return LoginResult(
+        token, csrf_token(settings, session.token_hash), session, user, device, actor
+    )
 
 
 async def _bind_device(

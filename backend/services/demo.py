@@ -37,16 +37,24 @@ _SITES = [
         "翠湖小区 Cuihu Community",
         SiteKind.community,
         "上海市浦东新区翠湖路 88 号",
-        [("南大门 South gate", ZoneKind.gate), ("1-3 号楼 Buildings 1-3", ZoneKind.building),
-         ("地下车库 Car park B1", ZoneKind.car_park), ("中心花园 Garden", ZoneKind.area)],
+        [
+            ("南大门 South gate", ZoneKind.gate),
+            ("1-3 号楼 Buildings 1-3", ZoneKind.building),
+            ("地下车库 Car park B1", ZoneKind.car_park),
+            ("中心花园 Garden", ZoneKind.area),
+        ],
         ["1-1-101", "1-2-201", "2-1-301", "3-1-502", "3-2-601"],
     ),
     (
         "国贸大厦 Guomao Tower",
         SiteKind.building,
         "上海市黄浦区国贸路 1 号",
-        [("大堂 Lobby", ZoneKind.floor), ("12 层 Floor 12", ZoneKind.floor),
-         ("地下车库 Car park B2", ZoneKind.car_park), ("货梯 Goods lift", ZoneKind.other)],
+        [
+            ("大堂 Lobby", ZoneKind.floor),
+            ("12 层 Floor 12", ZoneKind.floor),
+            ("地下车库 Car park B2", ZoneKind.car_park),
+            ("货梯 Goods lift", ZoneKind.other),
+        ],
         ["12F-1201", "12F-1203", "15F-1501"],
     ),
 ]
@@ -70,7 +78,10 @@ async def seed_demo(settings: Settings) -> list[DemoLogin]:
         units: dict[str, Unit] = {}
         for name, kind, address, zones, unit_labels in _SITES:
             site = await Site.create(
-                organization=org, name=name, kind=kind, address=address,
+                organization=org,
+                name=name,
+                kind=kind,
+                address=address,
                 timezone=settings.default_timezone,
             )
             sites.append(site)
@@ -79,14 +90,20 @@ async def seed_demo(settings: Settings) -> list[DemoLogin]:
                 units[label] = await Unit.create(site=site, label=label, zone=zone_rows[1])
         for username, display, role, site_index, unit_label in _PEOPLE:
             user = await User.create(
-                username=username, display_name=display, password_hash=hashes[username],
+                username=username,
+                display_name=display,
+                password_hash=hashes[username],
                 locale="zh-CN",
             )
             await Membership.create(
-                user=user, site=sites[site_index], role=role,
+                user=user,
+                site=sites[site_index],
+                role=role,
                 unit=units[unit_label] if unit_label else None,
             )
-            logins.append(DemoLogin(username, demo_password(username), role.value, sites[site_index].name))
+            logins.append(
+                DemoLogin(username, demo_password(username), role.value, sites[site_index].name)
+            )
         # The admin runs both sites.
         admin = await User.get(username="admin")
         await Membership.create(user=admin, site=sites[1], role=Role.admin)

@@ -28,10 +28,10 @@ async def _device_sites(device: Device) -> set[int]:
         return {device.site_id} if device.site_id is not None else set()
     if device.user_id is None:
         return set()
-    return set(
-        await Membership.filter(user_id=device.user_id, is_active=True, role__in=list(STAFF))
-        .values_list("site_id", flat=True)
-    )
+    rows: list[int] = await Membership.filter(
+        user_id=device.user_id, is_active=True, role__in=list(STAFF)
+    ).values_list("site_id", flat=True)  # type: ignore[assignment]
+    return set(rows)
 
 
 async def _device_for(actor: Actor, device_id: int, roles: tuple[Role, ...]) -> tuple[Device, int]:
@@ -56,7 +56,8 @@ async def list_devices(actor: Actor, site_id: int, listing: ListQuery) -> tuple[
         "user_id"
     )
     query = Device.filter(
-        Q(kind=DeviceKind.bridge, site_id=site_id) | Q(kind=DeviceKind.phone, user_id__in=Subquery(staff))
+        Q(kind=DeviceKind.bridge, site_id=site_id)
+        | Q(kind=DeviceKind.phone, user_id__in=Subquery(staff))
     )
     if not listing.include_inactive:
         query = query.filter(revoked_at=None)
@@ -75,11 +76,19 @@ async def create_bridge(
     token = new_device_token()
     async with in_transaction():
         device = await Device.create(
-            uid=uuid.uuid4(), kind=DeviceKind.bridge, name=data.name, site_id=site_id,
+            uid=uuid.uuid4(),
+            kind=DeviceKind.bridge,
+            name=data.name,
+            site_id=site_id,
             token_hash=token_hash(token),
         )
         await audit.record(
-            actor, info, "device.created", "device", device.id, site_id=site_id,
+            actor,
+            info,
+            "device.created",
+            "device",
+            device.id,
+            site_id=site_id,
             after={"kind": "bridge", "name": data.name},
         )
     return device, token
@@ -94,8 +103,14 @@ async def update_device(
     async with in_transaction():
         await device.save(update_fields=["name"])
         await audit.record(
-            actor, info, "device.updated", "device", device.id, site_id=site_id,
-            before=before, after=snapshot(device, ("name",)),
+            actor,
+            info,
+            "device.updated",
+            "device",
+            device.id,
+            site_id=site_id,
+            before=before,
+            after=snapshot(device, ("name",)),
         )
     return device
 
@@ -112,7 +127,12 @@ async def revoke_device(actor: Actor, device_id: int, info: ClientInfo) -> Devic
         await device.save(update_fields=["revoked_at", "revoked_by_id"])
         await Session.filter(device_id=device.id, revoked_at=None).update(revoked_at=now)
         await audit.record(
-            actor, info, "device.revoked", "device", device.id, site_id=site_id,
+            actor,
+            info,
+            "device.revoked",
+            "device",
+            device.id,
+            site_id=site_id,
             after={"kind": device.kind, "user_id": device.user_id},
         )
     return device

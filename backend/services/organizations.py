@@ -59,8 +59,13 @@ async def create_organization(actor: Actor, data: OrganizationIn, info: ClientIn
             raise DuplicateName(name=data.name)
         org = await Organization.create(name=data.name)
         await audit.record(
-            actor, info, "organization.created", "organization", org.id,
-            organization_id=org.id, after={"name": org.name},
+            actor,
+            info,
+            "organization.created",
+            "organization",
+            org.id,
+            organization_id=org.id,
+            after={"name": org.name},
         )
     return org
 
@@ -76,8 +81,14 @@ async def update_organization(
         before, after = apply_patch(org, patch)
         await _save_unique(org)
         await audit.record(
-            actor, info, "organization.updated", "organization", org.id,
-            organization_id=org.id, before=before, after=after,
+            actor,
+            info,
+            "organization.updated",
+            "organization",
+            org.id,
+            organization_id=org.id,
+            before=before,
+            after=after,
         )
     return org
 
@@ -114,8 +125,14 @@ async def create_site(actor: Actor, data: SiteIn, info: ClientInfo, settings: Se
             raise DuplicateName(name=data.name)
         site = await Site.create(organization=org, **values)
         await audit.record(
-            actor, info, "site.created", "site", site.id, site_id=site.id,
-            organization_id=org.id, after=snapshot(site, _SITE_FIELDS),
+            actor,
+            info,
+            "site.created",
+            "site",
+            site.id,
+            site_id=site.id,
+            organization_id=org.id,
+            after=snapshot(site, _SITE_FIELDS),
         )
     return site
 
@@ -129,8 +146,15 @@ async def update_site(actor: Actor, site_id: int, patch: SitePatch, info: Client
         before, after = apply_patch(site, patch)
         await _save_unique(site)
         await audit.record(
-            actor, info, "site.updated", "site", site.id, site_id=site.id,
-            organization_id=site.organization_id, before=before, after=after,
+            actor,
+            info,
+            "site.updated",
+            "site",
+            site.id,
+            site_id=site.id,
+            organization_id=site.organization_id,
+            before=before,
+            after=after,
         )
     return site
 
@@ -151,8 +175,14 @@ async def create_zone(actor: Actor, site_id: int, data: ZoneIn, info: ClientInfo
             raise DuplicateName(name=data.name)
         zone = await Zone.create(site=site, name=data.name, kind=data.kind)
         await audit.record(
-            actor, info, "zone.created", "zone", zone.id, site_id=site.id,
-            organization_id=site.organization_id, after=snapshot(zone, ("name", "kind")),
+            actor,
+            info,
+            "zone.created",
+            "zone",
+            zone.id,
+            site_id=site.id,
+            organization_id=site.organization_id,
+            after=snapshot(zone, ("name", "kind")),
         )
     return zone
 
@@ -166,8 +196,14 @@ async def update_zone(actor: Actor, zone_id: int, patch: ZonePatch, info: Client
         before, after = apply_patch(zone, patch)
         await _save_unique(zone)
         await audit.record(
-            actor, info, "zone.updated", "zone", zone.id, site_id=zone.site_id,
-            before=before, after=after,
+            actor,
+            info,
+            "zone.updated",
+            "zone",
+            zone.id,
+            site_id=zone.site_id,
+            before=before,
+            after=after,
         )
     return zone
 
@@ -192,8 +228,14 @@ async def create_unit(actor: Actor, site_id: int, data: UnitIn, info: ClientInfo
             raise DuplicateName(name=data.label)
         unit = await Unit.create(site=site, label=data.label, zone_id=data.zone_id)
         await audit.record(
-            actor, info, "unit.created", "unit", unit.id, site_id=site.id,
-            organization_id=site.organization_id, after=snapshot(unit, ("label", "zone_id")),
+            actor,
+            info,
+            "unit.created",
+            "unit",
+            unit.id,
+            site_id=site.id,
+            organization_id=site.organization_id,
+            after=snapshot(unit, ("label", "zone_id")),
         )
     return unit
 
@@ -209,8 +251,14 @@ async def update_unit(actor: Actor, unit_id: int, patch: UnitPatch, info: Client
         before, after = apply_patch(unit, patch)
         await _save_unique(unit)
         await audit.record(
-            actor, info, "unit.updated", "unit", unit.id, site_id=unit.site_id,
-            before=before, after=after,
+            actor,
+            info,
+            "unit.updated",
+            "unit",
+            unit.id,
+            site_id=unit.site_id,
+            before=before,
+            after=after,
         )
     return unit
 

@@ -43,7 +43,9 @@ async def _visible_user(actor: Actor, user_id: int, roles: tuple[Role, ...] = MA
         raise NotFound("user")
     if actor.is_superuser or actor.user_id == user.id:
         return user
-    sites = await Membership.filter(user_id=user.id, is_active=True).values_list("site_id", flat=True)
+    sites = await Membership.filter(user_id=user.id, is_active=True).values_list(
+        "site_id", flat=True
+    )
     if not set(sites) & actor.site_ids():
         raise NotFound("user")
     if not set(sites) & actor.site_ids(roles):
@@ -95,15 +97,27 @@ async def create_user(actor: Actor, data: UserIn, info: ClientInfo, settings: Se
         if data.membership is not None:
             site_id = data.membership.site_id
             membership = await Membership.create(
-                user=user, site_id=site_id, role=data.membership.role,
+                user=user,
+                site_id=site_id,
+                role=data.membership.role,
                 unit_id=data.membership.unit_id,
             )
             await audit.record(
-                actor, info, "membership.created", "membership", membership.id, site_id=site_id,
+                actor,
+                info,
+                "membership.created",
+                "membership",
+                membership.id,
+                site_id=site_id,
                 after={"user_id": user.id, "role": membership.role, "unit_id": membership.unit_id},
             )
         await audit.record(
-            actor, info, "user.created", "user", user.id, site_id=site_id,
+            actor,
+            info,
+            "user.created",
+            "user",
+            user.id,
+            site_id=site_id,
             after=snapshot(user, _USER_FIELDS),
         )
     return user
@@ -119,11 +133,12 @@ async def update_user(
         raise Forbidden("superuser accounts are managed by superusers")
     if patch.is_active is not None and not manages:
         raise Forbidden("cannot deactivate yourself")
-    if patch.password is not None and is_self and not actor.is_superuser:
-        if patch.current_password is None or not await verify_password(
-            user.password_hash, patch.current_password
-        ):
-            raise _field_error("current_password", "wrong_password")
+    must_prove = patch.password is not None and is_self and not actor.is_superuser
+    if must_prove and not (
+        patch.current_password is not None
+        and await verify_password(user.password_hash, patch.current_password)
+    ):
+        raise _field_error("current_password", "wrong_password")
     new_hash = await hash_password(patch.password, settings) if patch.password else None
     changes = patch.model_dump(exclude_unset=True, exclude={"password", "current_password"})
     before = snapshot(user, tuple(changes))
@@ -148,7 +163,9 @@ async def update_user(
 # --- memberships -----------------------------------------------------------------------------
 
 
-async def _check_membership(site_id: int, data: NewMembership | MembershipIn | MembershipPatch) -> None:
+async def _check_membership(
+    site_id: int, data: NewMembership | MembershipIn | MembershipPatch
+) -> None:
     await _active_site(site_id)
     if data.role == Role.resident and data.unit_id is None:
         raise _field_error("unit_id", "unit_required")
@@ -185,7 +202,12 @@ async def create_membership(
             user=user, site_id=site_id, role=data.role, unit_id=data.unit_id
         )
         await audit.record(
-            actor, info, "membership.created", "membership", membership.id, site_id=site_id,
+            actor,
+            info,
+            "membership.created",
+            "membership",
+            membership.id,
+            site_id=site_id,
             after={"user_id": user.id, "role": data.role, "unit_id": data.unit_id},
         )
     return membership
@@ -208,8 +230,14 @@ async def update_membership(
     async with in_transaction():
         await membership.save()
         await audit.record(
-            actor, info, "membership.updated", "membership", membership.id,
-            site_id=membership.site_id, before=before, after=snapshot(membership, fields),
+            actor,
+            info,
+            "membership.updated",
+            "membership",
+            membership.id,
+            site_id=membership.site_id,
+            before=before,
+            after=snapshot(membership, fields),
         )
     return membership
 
@@ -222,8 +250,8 @@ async def create_superuser(
     if await User.exists(username=username):
         raise UsernameTaken(username=username)
     return await User.create(
-        username=username, display_name=display_name, password_hash=password_hash,
+        username=username,
+        display_name=display_name,
+        password_hash=password_hash,
         is_superuser=superuser,
     )
-
-

@@ -30,8 +30,11 @@ def test_login_sets_httponly_cookie_and_returns_token(app: Any) -> None:
     client, world, _ = app
     response = client.post(
         "/api/auth/login",
-        json={"username": "GUARD_A", "password": PASSWORD,
-              "device": {"uid": str(uuid.uuid4()), "name": "Pixel 7"}},
+        json={
+            "username": "GUARD_A",
+            "password": PASSWORD,
+            "device": {"uid": str(uuid.uuid4()), "name": "Pixel 7"},
+        },
     )
     assert response.status_code == 200
     body = response.json()
@@ -55,7 +58,9 @@ def test_secure_cookie_over_https(database_url: str, tmp_path: Path) -> None:
     settings = make_settings(tmp_path, database_url)
     run_in_db(settings, make_world)
     with running_app(settings, base_url="https://anbao.example") as client:
-        response = client.post("/api/auth/login", json={"username": "guard_a", "password": PASSWORD})
+        response = client.post(
+            "/api/auth/login", json={"username": "guard_a", "password": PASSWORD}
+        )
         assert response.status_code == 200
         assert all("Secure" in c for c in response.headers.get_list("set-cookie"))
         assert "max-age" in response.headers["strict-transport-security"]
@@ -72,8 +77,11 @@ def test_wrong_password_and_unknown_user_look_the_same(app: Any) -> None:
 def test_account_throttling_says_when_to_try_again(app: Any) -> None:
     client, _, _ = app
     answers = [
-        client.post("/api/auth/login", json={"username": "guard_a", "password": "wrong-pass-x"},
-                    headers={"Accept-Language": "en"})
+        client.post(
+            "/api/auth/login",
+            json={"username": "guard_a", "password": "wrong-pass-x"},
+            headers={"Accept-Language": "en"},
+        )
         for _ in range(3)
     ]
     assert [a.status_code for a in answers] == [401, 401, 429]
@@ -91,13 +99,15 @@ def test_account_throttling_says_when_to_try_again(app: Any) -> None:
 
 
 def test_address_throttling(database_url: str, tmp_path: Path) -> None:
-    settings = make_settings(tmp_path, database_url, login_max_failures_per_address=4,
-                             login_max_failures_per_account=100)
+    settings = make_settings(
+        tmp_path, database_url, login_max_failures_per_address=4, login_max_failures_per_account=100
+    )
     run_in_db(settings, make_world)
     with running_app(settings) as client:
         codes = [
-            client.post("/api/auth/login",
-                        json={"username": f"someone{i}", "password": "wrong-pass-x"}).status_code
+            client.post(
+                "/api/auth/login", json={"username": f"someone{i}", "password": "wrong-pass-x"}
+            ).status_code
             for i in range(5)
         ]
         assert codes == [401, 401, 401, 429, 429]
@@ -136,7 +146,8 @@ def test_cookie_writes_need_the_csrf_token(app: Any) -> None:
 def test_cross_site_login_is_refused(app: Any) -> None:
     client, _, _ = app
     response = client.post(
-        "/api/auth/login", json={"username": "guard_a", "password": PASSWORD},
+        "/api/auth/login",
+        json={"username": "guard_a", "password": PASSWORD},
         headers={"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"},
     )
     assert response.status_code == 403
@@ -170,7 +181,7 @@ def test_list_and_revoke_own_sessions(app: Any) -> None:
 
 
 def test_supervisor_revokes_a_lost_phone(app: Any) -> None:
-    client, world, settings = app
+    client, world, _settings = app
     uid = str(uuid.uuid4())
     guard = login(client, "guard_a", PASSWORD, device={"uid": uid, "name": "Guard phone"})
     boss = login(client, "supervisor_a", PASSWORD)["token"]
@@ -189,14 +200,18 @@ def test_supervisor_revokes_a_lost_phone(app: Any) -> None:
     # A supervisor of site B cannot revoke site A's phones.
     world_b_sup = login(client, "supervisor_b", PASSWORD)["token"]
     new_phone = again["device"]["id"]
-    assert client.post(f"/api/devices/{new_phone}/revoke", headers=bearer(world_b_sup)).status_code == 404
+    assert (
+        client.post(f"/api/devices/{new_phone}/revoke", headers=bearer(world_b_sup)).status_code
+        == 404
+    )
 
 
 def test_bridge_token_works_until_revoked(app: Any) -> None:
     client, world, _ = app
     admin = login(client, "admin_a", PASSWORD)["token"]
     created = client.post(
-        f"/api/sites/{world.a.site.id}/devices", json={"name": "Car park bridge"},
+        f"/api/sites/{world.a.site.id}/devices",
+        json={"name": "Car park bridge"},
         headers=bearer(admin),
     ).json()
     token = created["token"]
@@ -216,7 +231,9 @@ def test_deactivated_user_is_signed_out_at_once(app: Any) -> None:
     token = login(client, "guard_a", PASSWORD)["token"]
     admin = login(client, "admin_a", PASSWORD)["token"]
     guard_id = world.a.users["guard"].id
-    response = client.patch(f"/api/users/{guard_id}", json={"is_active": False}, headers=bearer(admin))
+    response = client.patch(
+        f"/api/users/{guard_id}", json={"is_active": False}, headers=bearer(admin)
+    )
     assert response.status_code == 200 and response.json()["is_active"] is False
     assert client.get("/api/auth/me", headers=bearer(token)).status_code == 401
     refused = client.post("/api/auth/login", json={"username": "guard_a", "password": PASSWORD})
@@ -243,18 +260,28 @@ def test_changing_password_needs_the_current_one_and_ends_other_sessions(app: An
     me = login(client, "guard_a", PASSWORD)
     other = login(client, "guard_a", PASSWORD)["token"]
     uid = world.a.users["guard"].id
-    wrong = client.patch(f"/api/users/{uid}", json={"password": "new-password-99"},
-                         headers=bearer(me["token"]))
+    wrong = client.patch(
+        f"/api/users/{uid}", json={"password": "new-password-99"}, headers=bearer(me["token"])
+    )
     assert wrong.status_code == 422
     assert wrong.json()["error"]["details"]["fields"][0]["field"] == "current_password"
-    short = client.patch(f"/api/users/{uid}", json={"password": "short", "current_password": PASSWORD},
-                         headers=bearer(me["token"]))
+    short = client.patch(
+        f"/api/users/{uid}",
+        json={"password": "short", "current_password": PASSWORD},
+        headers=bearer(me["token"]),
+    )
     assert short.status_code == 422 and short.json()["error"]["code"] == "password_too_weak"
-    ok = client.patch(f"/api/users/{uid}",
-                      json={"password": "new-password-99", "current_password": PASSWORD},
-                      headers=bearer(me["token"]))
+    ok = client.patch(
+        f"/api/users/{uid}",
+        json={"password": "new-password-99", "current_password": PASSWORD},
+        headers=bearer(me["token"]),
+    )
     assert ok.status_code == 200
     assert client.get("/api/auth/me", headers=bearer(me["token"])).status_code == 200
     assert client.get("/api/auth/me", headers=bearer(other)).status_code == 401
-    assert client.post("/api/auth/login",
-                       json={"username": "guard_a", "password": "new-password-99"}).status_code == 200
+    assert (
+        client.post(
+            "/api/auth/login", json={"username": "guard_a", "password": "new-password-99"}
+        ).status_code
+        == 200
+    )

@@ -17,10 +17,17 @@ from tests.support import postgres_available
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def anbao(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def anbao(
+    env: dict[str, str], *args: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "backend.cli", *args], cwd=ROOT, env=env, input=stdin,
-        capture_output=True, text=True, timeout=120,
+        [sys.executable, "-m", "backend.cli", *args],
+        cwd=ROOT,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -31,8 +38,9 @@ def env(tmp_path: Path) -> dict[str, str]:
     return e
 
 
-@pytest.mark.parametrize("command", [[], ["serve"], ["migrate"], ["demo"], ["create-user"],
-                                     ["makemigrations"]])
+@pytest.mark.parametrize(
+    "command", [[], ["serve"], ["migrate"], ["demo"], ["create-user"], ["makemigrations"]]
+)
 def test_help(env: dict[str, str], command: list[str]) -> None:
     result = anbao(env, *command, "--help")
     assert result.returncode == 0
@@ -54,16 +62,27 @@ def test_migrate_demo_and_create_user(env: dict[str, str], tmp_path: Path) -> No
     assert "guard-demo-1" in demo.stdout and "Seeded" in demo.stdout
     again = anbao(env, "demo")
     assert "not seeded again" in again.stdout and "guard-demo-1" in again.stdout
-    created = anbao(env, "create-user", "ops", "--superuser", "--password-stdin",
-                    stdin="a-long-password\n")
+    created = anbao(
+        env, "create-user", "ops", "--superuser", "--password-stdin", stdin="a-long-password\n"
+    )
     assert created.returncode == 0, created.stderr
     weak = anbao(env, "create-user", "ops2", "--superuser", "--password-stdin", stdin="short\n")
     assert weak.returncode == 2 and "password_too_weak" in weak.stderr
-    taken = anbao(env, "create-user", "ops", "--superuser", "--password-stdin",
-                  stdin="a-long-password\n")
+    taken = anbao(
+        env, "create-user", "ops", "--superuser", "--password-stdin", stdin="a-long-password\n"
+    )
     assert taken.returncode == 2 and "username_taken" in taken.stderr
-    resident = anbao(env, "create-user", "r1", "--site-id", "1", "--role", "resident",
-                     "--password-stdin", stdin="a-long-password\n")
+    resident = anbao(
+        env,
+        "create-user",
+        "r1",
+        "--site-id",
+        "1",
+        "--role",
+        "resident",
+        "--password-stdin",
+        stdin="a-long-password\n",
+    )
     assert resident.returncode == 2 and "--unit-id" in resident.stderr
     # A password is never accepted as an argument.
     assert anbao(env, "create-user", "x", "--password", "secret-secret").returncode == 2
@@ -80,8 +99,11 @@ def test_serve_answers_and_stops(env: dict[str, str]) -> None:
     assert anbao(env, "demo").returncode == 0
     port = _free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "backend.cli", "serve", "--port", str(port)], cwd=ROOT, env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [sys.executable, "-m", "backend.cli", "serve", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         deadline = time.monotonic() + 30
@@ -93,8 +115,10 @@ def test_serve_answers_and_stops(env: dict[str, str]) -> None:
             except httpx.TransportError:
                 time.sleep(0.2)
         assert health is not None and health.json()["status"] == "ok"
-        login = httpx.post(f"http://127.0.0.1:{port}/api/auth/login",
-                           json={"username": "guard", "password": "guard-demo-1"})
+        login = httpx.post(
+            f"http://127.0.0.1:{port}/api/auth/login",
+            json={"username": "guard", "password": "guard-demo-1"},
+        )
         assert login.status_code == 200
         page = httpx.get(f"http://127.0.0.1:{port}/")
         assert page.status_code == 503 and "make pwa" in page.text  # no web app built here
@@ -121,5 +145,3 @@ def test_migrate_and_demo_on_postgres(env: dict[str, str], tmp_path: Path) -> No
         assert demo.returncode == 0 and "Seeded" in demo.stdout, demo.stderr
     finally:
         asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-

@@ -27,7 +27,11 @@ def test_readme_defaults_match_the_code() -> None:
         key = f"ANBAO_{name.upper()}"
         if key in derived:
             continue
-        if key in rows and isinstance(field.default, int | str) and not isinstance(field.default, bool):
+        if (
+            key in rows
+            and isinstance(field.default, int | str)
+            and not isinstance(field.default, bool)
+        ):
             assert rows[key] == str(field.default), key
         if isinstance(field.default, bool):
             assert rows[key] == str(field.default).lower(), key

@@ -49,19 +49,38 @@ def test_many_failing_requests_share_one_shape(app: Any) -> None:
         (client.get("/api/sites", headers=bearer("s_forged")), 401, "not_authenticated"),
         (client.get("/api/sites/999999", headers=auth), 404, "not_found"),
         (client.get("/api/sites/99999999999999999999", headers=auth), 404, "not_found"),
-        (client.post(f"/api/sites/{site}/zones", content=b"{not json", headers={
-            **auth, "content-type": "application/json"}), 400, "malformed_json"),
-        (client.post(f"/api/sites/{site}/zones", content=b"name=x", headers={
-            **auth, "content-type": "application/x-www-form-urlencoded"}), 415,
-         "unsupported_media_type"),
+        (
+            client.post(
+                f"/api/sites/{site}/zones",
+                content=b"{not json",
+                headers={**auth, "content-type": "application/json"},
+            ),
+            400,
+            "malformed_json",
+        ),
+        (
+            client.post(
+                f"/api/sites/{site}/zones",
+                content=b"name=x",
+                headers={**auth, "content-type": "application/x-www-form-urlencoded"},
+            ),
+            415,
+            "unsupported_media_type",
+        ),
         (client.post(f"/api/sites/{site}/zones", json={}, headers=auth), 422, "validation_failed"),
-        (client.post(f"/api/sites/{site}/zones", json={"name": world.a.zone.name}, headers=auth),
-         409, "duplicate_name"),
+        (
+            client.post(f"/api/sites/{site}/zones", json={"name": world.a.zone.name}, headers=auth),
+            409,
+            "duplicate_name",
+        ),
         (client.get("/api/sites?limit=0", headers=auth), 422, "validation_failed"),
         (client.get("/api/sites?bogus=1", headers=auth), 422, "validation_failed"),
         (client.post("/api/organizations", json={"name": "X"}, headers=auth), 403, "forbidden"),
-        (client.post("/api/auth/login", json={"username": "x", "password": "y"}), 401,
-         "invalid_credentials"),
+        (
+            client.post("/api/auth/login", json={"username": "x", "password": "y"}),
+            401,
+            "invalid_credentials",
+        ),
     ]
     for response, status, code in cases:
         assert_error(response, status, code)
@@ -72,8 +91,14 @@ def test_validation_names_each_bad_field_and_refuses_unknown_ones(app: Any) -> N
     before = client.get("/api/sites", headers=bearer(token)).json()["total"]
     response = client.post(
         "/api/sites",
-        json={"organization_id": world.org.id, "name": "", "kind": "castle", "timezone": "Mars/Base",
-              "after_hours_start": "25:00", "colour": "red"},
+        json={
+            "organization_id": world.org.id,
+            "name": "",
+            "kind": "castle",
+            "timezone": "Mars/Base",
+            "after_hours_start": "25:00",
+            "colour": "red",
+        },
         headers={**bearer(token), "Accept-Language": "en"},
     )
     details = assert_error(response, 422, "validation_failed")
@@ -107,7 +132,8 @@ def test_oversized_body_is_refused_before_it_is_read(app: Any) -> None:
             yield b" " * 1000
 
     streamed = client.post(
-        f"/api/sites/{world.a.site.id}/zones", content=chunks(),
+        f"/api/sites/{world.a.site.id}/zones",
+        content=chunks(),
         headers={**bearer(token), "content-type": "application/json"},
     )
     assert_error(streamed, 413, "body_too_large")
@@ -154,8 +180,14 @@ def test_every_error_code_has_a_message_in_both_languages() -> None:
 
 @pytest.mark.parametrize(
     ("header", "language"),
-    [(None, "zh-CN"), ("en-US,en;q=0.9", "en"), ("fr-FR, en;q=0.5", "en"),
-     ("en;q=0.4, zh-TW;q=0.8", "zh-CN"), ("de", "zh-CN"), ("en;q=bogus, zh", "zh-CN")],
+    [
+        (None, "zh-CN"),
+        ("en-US,en;q=0.9", "en"),
+        ("fr-FR, en;q=0.5", "en"),
+        ("en;q=0.4, zh-TW;q=0.8", "zh-CN"),
+        ("de", "zh-CN"),
+        ("en;q=bogus, zh", "zh-CN"),
+    ],
 )
 def test_language_negotiation(header: str | None, language: str) -> None:
     assert negotiate(header) == language

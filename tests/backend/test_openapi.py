@@ -42,5 +42,10 @@ def test_health_reports_database_migrations_and_version(client: TestClient) -> N
     from backend import __version__
 
     body = client.get("/api/health").json()
-    assert body == {"status": "ok", "version": __version__, "database": "ok",
-                    "migrations": "current", "pending": []}
+    assert body == {
+        "status": "ok",
+        "version": __version__,
+        "database": "ok",
+        "migrations": "current",
+        "pending": [],
+    }

@@ -30,7 +30,11 @@ def test_admin_builds_a_site_with_zones_and_units(app: Any) -> None:
     admin = bearer(tokens["admin_a"])
     site = client.post(
         "/api/sites",
-        json={"organization_id": world.org.id, "name": "  东方花园 East Garden ", "kind": "community"},
+        json={
+            "organization_id": world.org.id,
+            "name": "  东方花园 East Garden ",
+            "kind": "community",
+        },
         headers=admin,
     )
     assert site.status_code == 201
@@ -39,19 +43,25 @@ def test_admin_builds_a_site_with_zones_and_units(app: Any) -> None:
     assert body["timezone"] == "Asia/Shanghai"  # the default
     assert (body["after_hours_start"], body["after_hours_end"]) == ("22:00", "06:00")
     # The creator is an admin of the organization, not automatically a member of the new site.
-    zone = client.post(f"/api/sites/{body['id']}/zones", json={"name": "North gate", "kind": "gate"},
-                       headers=bearer(tokens["root"]))
+    zone = client.post(
+        f"/api/sites/{body['id']}/zones",
+        json={"name": "North gate", "kind": "gate"},
+        headers=bearer(tokens["root"]),
+    )
     assert zone.status_code == 201
-    unit = client.post(f"/api/sites/{body['id']}/units",
-                       json={"label": "5-2-1102", "zone_id": zone.json()["id"]},
-                       headers=bearer(tokens["root"]))
+    unit = client.post(
+        f"/api/sites/{body['id']}/units",
+        json={"label": "5-2-1102", "zone_id": zone.json()["id"]},
+        headers=bearer(tokens["root"]),
+    )
     assert unit.status_code == 201 and unit.json()["zone_id"] == zone.json()["id"]
 
 
 def test_unit_cannot_point_at_a_zone_of_another_site(app: Any) -> None:
     client, world, tokens = app
     response = client.post(
-        f"/api/sites/{world.a.site.id}/units", json={"label": "X-1", "zone_id": world.b.zone.id},
+        f"/api/sites/{world.a.site.id}/units",
+        json={"label": "X-1", "zone_id": world.b.zone.id},
         headers=bearer(tokens["admin_a"]),
     )
     assert response.status_code == 422
@@ -81,11 +91,13 @@ def test_deactivated_zone_is_hidden_and_audited(app: Any) -> None:
     assert response.status_code == 200 and response.json()["is_active"] is False
     listed = client.get(f"/api/sites/{world.a.site.id}/zones", headers=admin).json()
     assert zone_id not in [z["id"] for z in listed["items"]]
-    everything = client.get(f"/api/sites/{world.a.site.id}/zones",
-                            params={"include_inactive": "true"}, headers=admin).json()
+    everything = client.get(
+        f"/api/sites/{world.a.site.id}/zones", params={"include_inactive": "true"}, headers=admin
+    ).json()
     assert zone_id in [z["id"] for z in everything["items"]]
-    events = client.get(f"/api/sites/{world.a.site.id}/audit", params={"action": "zone."},
-                        headers=admin).json()["items"]
+    events = client.get(
+        f"/api/sites/{world.a.site.id}/audit", params={"action": "zone."}, headers=admin
+    ).json()["items"]
     assert events[0]["action"] == "zone.updated"
     assert events[0]["before"] == {"is_active": True} and events[0]["after"] == {"is_active": False}
     assert events[0]["actor_user_id"] == world.a.users["admin"].id
@@ -94,13 +106,16 @@ def test_deactivated_zone_is_hidden_and_audited(app: Any) -> None:
 def test_duplicate_names_are_refused_without_writing(app: Any) -> None:
     client, world, tokens = app
     admin = bearer(tokens["admin_a"])
-    dup = client.post(f"/api/sites/{world.a.site.id}/zones", json={"name": world.a.zone.name},
-                      headers=admin)
+    dup = client.post(
+        f"/api/sites/{world.a.site.id}/zones", json={"name": world.a.zone.name}, headers=admin
+    )
     assert dup.status_code == 409 and dup.json()["error"]["code"] == "duplicate_name"
     rename = client.patch(f"/api/units/{world.a.unit.id}", json={"label": "a-1-101"}, headers=admin)
     assert rename.status_code == 200
     other = client.post(f"/api/sites/{world.a.site.id}/units", json={"label": "a-2"}, headers=admin)
-    clash = client.patch(f"/api/units/{other.json()['id']}", json={"label": "a-1-101"}, headers=admin)
+    clash = client.patch(
+        f"/api/units/{other.json()['id']}", json={"label": "a-1-101"}, headers=admin
+    )
     assert clash.status_code == 409
     units = client.get(f"/api/sites/{world.a.site.id}/units", headers=admin).json()
     assert sorted(u["label"] for u in units["items"]) == ["a-1-101", "a-2"]
@@ -110,35 +125,54 @@ def test_deactivated_site_disappears_for_its_members(app: Any) -> None:
     client, world, tokens = app
     admin = bearer(tokens["admin_a"])
     guard = bearer(tokens["guard_a"])
-    assert client.patch(f"/api/sites/{world.a.site.id}", json={"is_active": False},
-                        headers=admin).status_code == 200
+    assert (
+        client.patch(
+            f"/api/sites/{world.a.site.id}", json={"is_active": False}, headers=admin
+        ).status_code
+        == 200
+    )
     assert client.get("/api/sites", headers=guard).json()["total"] == 0
     assert client.get(f"/api/sites/{world.a.site.id}/zones", headers=guard).status_code == 404
     # Creating things in an inactive site is refused clearly (for the superuser who still sees it).
-    refused = client.post(f"/api/sites/{world.a.site.id}/zones", json={"name": "Late"},
-                          headers=bearer(tokens["root"]))
+    refused = client.post(
+        f"/api/sites/{world.a.site.id}/zones", json={"name": "Late"}, headers=bearer(tokens["root"])
+    )
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "inactive"
 
 
 def test_only_a_superuser_deactivates_an_organization(app: Any) -> None:
     client, world, tokens = app
-    refused = client.patch(f"/api/organizations/{world.org.id}", json={"is_active": False},
-                           headers=bearer(tokens["admin_a"]))
+    refused = client.patch(
+        f"/api/organizations/{world.org.id}",
+        json={"is_active": False},
+        headers=bearer(tokens["admin_a"]),
+    )
     assert refused.status_code == 403
-    ok = client.patch(f"/api/organizations/{world.org.id}", json={"is_active": False},
-                      headers=bearer(tokens["root"]))
+    ok = client.patch(
+        f"/api/organizations/{world.org.id}",
+        json={"is_active": False},
+        headers=bearer(tokens["root"]),
+    )
     assert ok.status_code == 200 and ok.json()["is_active"] is False
-    site = client.post("/api/sites", json={"organization_id": world.org.id, "name": "New",
-                                           "kind": "building"}, headers=bearer(tokens["root"]))
+    site = client.post(
+        "/api/sites",
+        json={"organization_id": world.org.id, "name": "New", "kind": "building"},
+        headers=bearer(tokens["root"]),
+    )
     assert site.status_code == 409 and site.json()["error"]["code"] == "inactive"
 
 
 def test_site_timezone_and_hours_are_validated(app: Any) -> None:
     client, world, tokens = app
-    ok = client.patch(f"/api/sites/{world.a.site.id}",
-                      json={"timezone": "Asia/Urumqi", "after_hours_start": "21:30"},
-                      headers=bearer(tokens["admin_a"]))
+    ok = client.patch(
+        f"/api/sites/{world.a.site.id}",
+        json={"timezone": "Asia/Urumqi", "after_hours_start": "21:30"},
+        headers=bearer(tokens["admin_a"]),
+    )
     assert ok.status_code == 200 and ok.json()["timezone"] == "Asia/Urumqi"
-    bad = client.patch(f"/api/sites/{world.a.site.id}", json={"timezone": "Asia/Atlantis"},
-                       headers=bearer(tokens["admin_a"]))
+    bad = client.patch(
+        f"/api/sites/{world.a.site.id}",
+        json={"timezone": "Asia/Atlantis"},
+        headers=bearer(tokens["admin_a"]),
+    )
     assert bad.status_code == 422

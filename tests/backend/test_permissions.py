@@ -85,7 +85,8 @@ def _other_user_id(env: Env, which: str) -> int:
 def _new_member_target(env: Env, which: str, _role: str) -> tuple[str, Any]:
     site = env.site(which).site
     user = env.as_superuser(
-        "POST", "/api/users",
+        "POST",
+        "/api/users",
         json={"username": unique("floater"), "display_name": "Floater", "password": PASSWORD},
     )
     return f"/api/sites/{site.id}/memberships", {"user_id": user["id"], "role": "guard"}

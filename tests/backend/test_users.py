@@ -15,11 +15,15 @@ from tests.support import bearer, login, make_settings, run_in_db, running_app
 
 
 @pytest.fixture
-def app(database_url: str, tmp_path: Path) -> Iterator[tuple[TestClient, World, dict[str, str], Any]]:
+def app(
+    database_url: str, tmp_path: Path
+) -> Iterator[tuple[TestClient, World, dict[str, str], Any]]:
     settings = make_settings(tmp_path, database_url)
     world = run_in_db(settings, make_world)
     with running_app(settings) as client:
-        tokens = {n: login(client, n, PASSWORD)["token"] for n in ("root", "admin_a", "supervisor_a")}
+        tokens = {
+            n: login(client, n, PASSWORD)["token"] for n in ("root", "admin_a", "supervisor_a")
+        }
         yield client, world, tokens, settings
 
 
@@ -27,8 +31,13 @@ def test_admin_creates_a_guard_who_can_sign_in(app: Any) -> None:
     client, world, tokens, settings = app
     response = client.post(
         "/api/users",
-        json={"username": "  Liu.Wei ", "display_name": "刘伟", "password": "a-long-password",
-              "phone": "138 0000 0000", "membership": {"site_id": world.a.site.id, "role": "guard"}},
+        json={
+            "username": "  Liu.Wei ",
+            "display_name": "刘伟",
+            "password": "a-long-password",
+            "phone": "138 0000 0000",
+            "membership": {"site_id": world.a.site.id, "role": "guard"},
+        },
         headers=bearer(tokens["admin_a"]),
     )
     assert response.status_code == 201, response.text
@@ -43,18 +52,38 @@ def test_admin_creates_a_guard_who_can_sign_in(app: Any) -> None:
 def test_bad_new_accounts_are_refused_and_nothing_is_written(app: Any) -> None:
     client, world, tokens, settings = app
     admin = bearer(tokens["admin_a"])
-    base = {"display_name": "X", "password": "a-long-password",
-            "membership": {"site_id": world.a.site.id, "role": "guard"}}
+    base = {
+        "display_name": "X",
+        "password": "a-long-password",
+        "membership": {"site_id": world.a.site.id, "role": "guard"},
+    }
     cases = [
         ({**base, "username": "guard_a"}, 409, "username_taken"),
         ({**base, "username": "has space"}, 422, "validation_failed"),
         ({**base, "username": "shorty", "password": "short"}, 422, "password_too_weak"),
         ({**base, "username": "noplace", "membership": None}, 422, "validation_failed"),
-        ({**base, "username": "resident9",
-          "membership": {"site_id": world.a.site.id, "role": "resident"}}, 422, "validation_failed"),
-        ({**base, "username": "resident8", "membership": {
-            "site_id": world.a.site.id, "role": "resident", "unit_id": world.b.unit.id}},
-         422, "validation_failed"),
+        (
+            {
+                **base,
+                "username": "resident9",
+                "membership": {"site_id": world.a.site.id, "role": "resident"},
+            },
+            422,
+            "validation_failed",
+        ),
+        (
+            {
+                **base,
+                "username": "resident8",
+                "membership": {
+                    "site_id": world.a.site.id,
+                    "role": "resident",
+                    "unit_id": world.b.unit.id,
+                },
+            },
+            422,
+            "validation_failed",
+        ),
     ]
     before = run_in_db(settings, lambda: User.all().count())
     for body, status, code in cases:
@@ -67,27 +96,41 @@ def test_memberships_lifecycle(app: Any) -> None:
     client, world, tokens, _ = app
     admin = bearer(tokens["admin_a"])
     root = bearer(tokens["root"])
-    person = client.post("/api/users", json={"username": "newbie", "display_name": "New",
-                                             "password": "a-long-password"}, headers=root).json()
-    made = client.post(f"/api/sites/{world.a.site.id}/memberships",
-                       json={"user_id": person["id"], "role": "resident", "unit_id": world.a.unit.id},
-                       headers=admin)
+    person = client.post(
+        "/api/users",
+        json={"username": "newbie", "display_name": "New", "password": "a-long-password"},
+        headers=root,
+    ).json()
+    made = client.post(
+        f"/api/sites/{world.a.site.id}/memberships",
+        json={"user_id": person["id"], "role": "resident", "unit_id": world.a.unit.id},
+        headers=admin,
+    )
     assert made.status_code == 201
-    again = client.post(f"/api/sites/{world.a.site.id}/memberships",
-                        json={"user_id": person["id"], "role": "resident", "unit_id": world.a.unit.id},
-                        headers=admin)
+    again = client.post(
+        f"/api/sites/{world.a.site.id}/memberships",
+        json={"user_id": person["id"], "role": "resident", "unit_id": world.a.unit.id},
+        headers=admin,
+    )
     assert again.status_code == 409
-    residents = client.get(f"/api/sites/{world.a.site.id}/memberships", params={"role": "resident"},
-                           headers=admin).json()
+    residents = client.get(
+        f"/api/sites/{world.a.site.id}/memberships", params={"role": "resident"}, headers=admin
+    ).json()
     assert person["id"] in [m["user_id"] for m in residents["items"]]
     # Turning a resident into a guard must drop the unit in the same change.
-    bad = client.patch(f"/api/memberships/{made.json()['id']}", json={"role": "guard"}, headers=admin)
+    bad = client.patch(
+        f"/api/memberships/{made.json()['id']}", json={"role": "guard"}, headers=admin
+    )
     assert bad.status_code == 422
-    ok = client.patch(f"/api/memberships/{made.json()['id']}", json={"role": "guard", "unit_id": None},
-                      headers=admin)
+    ok = client.patch(
+        f"/api/memberships/{made.json()['id']}",
+        json={"role": "guard", "unit_id": None},
+        headers=admin,
+    )
     assert ok.status_code == 200 and ok.json()["unit_id"] is None
-    gone = client.patch(f"/api/memberships/{made.json()['id']}", json={"is_active": False},
-                        headers=admin)
+    gone = client.patch(
+        f"/api/memberships/{made.json()['id']}", json={"is_active": False}, headers=admin
+    )
     assert gone.status_code == 200
     token = login(client, "newbie", "a-long-password")["token"]
     assert client.get("/api/sites", headers=bearer(token)).json()["total"] == 0
@@ -99,8 +142,9 @@ def test_supervisor_lists_people_but_cannot_change_them(app: Any) -> None:
     people = client.get("/api/users", params={"q": "guard"}, headers=sup).json()
     assert {"guard_a", "guard2_a"} <= {u["username"] for u in people["items"]}
     assert "guard_b" not in {u["username"] for u in people["items"]}
-    refused = client.patch(f"/api/users/{world.a.users['guard'].id}", json={"display_name": "X"},
-                           headers=sup)
+    refused = client.patch(
+        f"/api/users/{world.a.users['guard'].id}", json={"display_name": "X"}, headers=sup
+    )
     assert refused.status_code == 403
 
 
@@ -108,5 +152,9 @@ def test_an_admin_cannot_touch_a_superuser(app: Any) -> None:
     client, world, tokens, _ = app
     root_id = world.superuser.id
     assert client.get(f"/api/users/{root_id}", headers=bearer(tokens["admin_a"])).status_code == 404
-    assert client.patch(f"/api/users/{root_id}", json={"is_active": False},
-                        headers=bearer(tokens["admin_a"])).status_code == 404
+    assert (
+        client.patch(
+            f"/api/users/{root_id}", json={"is_active": False}, headers=bearer(tokens["admin_a"])
+        ).status_code
+        == 404
+    )
