@@ -28,6 +28,7 @@ from backend.errors import (
     ValidationFailed,
 )
 from backend.http import client_info, field_errors, log
+from backend.i18n import negotiate
 from backend.services.permissions import Actor
 
 Auth = Literal["public", "user", "any"]
@@ -143,14 +144,18 @@ async def _parse_body(request: Request, model: type[BaseModel]) -> BaseModel:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ValidationFailed(str(exc), fields=field_errors(exc, request)) from exc
+        raise ValidationFailed(
+            str(exc), fields=field_errors(exc, negotiate(request.headers.get("accept-language")))
+        ) from exc
 
 
 def _parse_query(request: Request, model: type[BaseModel]) -> BaseModel:
     try:
         return model.model_validate(dict(request.query_params))
     except ValidationError as exc:
-        raise ValidationFailed(str(exc), fields=field_errors(exc, request)) from exc
+        raise ValidationFailed(
+            str(exc), fields=field_errors(exc, negotiate(request.headers.get("accept-language")))
+        ) from exc
 
 
 def _render(endpoint: Endpoint, result: Any) -> Response:

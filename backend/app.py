@@ -22,7 +22,7 @@ from backend.http import (
     handle_http_exception,
     handle_unexpected,
 )
-from backend.routes import audit, auth, devices, health, organizations, pwa, users
+from backend.routes import audit, auth, devices, duty_log, health, organizations, pwa, sync, users
 from backend.settings import Settings
 
 ROUTERS = [
@@ -32,6 +32,8 @@ ROUTERS = [
     users.router,
     devices.router,
     audit.router,
+    sync.router,
+    duty_log.router,
 ]
 
 

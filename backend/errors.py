@@ -3,21 +3,26 @@
     AnbaoError (500 internal_error)
     ├── BadRequest (400 bad_request)
     │   ├── MalformedJson (400 malformed_json)
+    │   ├── BadCursor (400 bad_cursor)                   a sync cursor this server never gave
+    │   ├── UnknownMutation (400 unknown_mutation)
     │   ├── ValidationFailed (422 validation_failed)      details.fields: one entry per bad field
     │   └── PasswordTooWeak (422 password_too_weak)
     ├── NotAuthenticated (401 not_authenticated)
     │   ├── InvalidCredentials (401 invalid_credentials)
     │   └── SessionRevoked (401 session_revoked)         revoked, expired or device signed out
     ├── Forbidden (403 forbidden)
-    │   └── CsrfFailed (403 csrf_failed)
+    │   ├── CsrfFailed (403 csrf_failed)
+    │   └── DeviceMismatch (403 device_mismatch)         a push for another device
     ├── NotFound (404 not_found)
     │   └── RouteNotFound (404 route_not_found)
     ├── MethodNotAllowed (405 method_not_allowed)
     ├── Conflict (409 conflict)
     │   ├── UsernameTaken (409 username_taken)
     │   ├── DuplicateName (409 duplicate_name)
-    │   └── Inactive (409 inactive)                      the target or its parent is deactivated
+    │   ├── Inactive (409 inactive)                      the target or its parent is deactivated
+    │   └── MutationIdConflict (409 mutation_id_conflict) a mutation id already used by someone else
     ├── PayloadTooLarge (413 body_too_large)
+    │   └── BatchTooLarge (413 batch_too_large)          details.limit mutations per push
     ├── UnsupportedMediaType (415 unsupported_media_type)
     ├── Throttled (429 login_throttled)                   details.retry_after in seconds
     └── ServiceUnavailable (503 service_unavailable)
@@ -54,6 +59,14 @@ class MalformedJson(BadRequest):
     code = "malformed_json"
 
 
+class BadCursor(BadRequest):
+    code = "bad_cursor"
+
+
+class UnknownMutation(BadRequest):
+    code = "unknown_mutation"
+
+
 class ValidationFailed(BadRequest):
     status = 422
     code = "validation_failed"
@@ -84,6 +97,10 @@ class Forbidden(AnbaoError):
 
 class CsrfFailed(Forbidden):
     code = "csrf_failed"
+
+
+class DeviceMismatch(Forbidden):
+    code = "device_mismatch"
 
 
 class NotFound(AnbaoError):
@@ -117,9 +134,17 @@ class Inactive(Conflict):
     code = "inactive"
 
 
+class MutationIdConflict(Conflict):
+    code = "mutation_id_conflict"
+
+
 class PayloadTooLarge(AnbaoError):
     status = 413
     code = "body_too_large"
+
+
+class BatchTooLarge(PayloadTooLarge):
+    code = "batch_too_large"
 
 
 class UnsupportedMediaType(AnbaoError):

@@ -68,9 +68,8 @@ def error_response(request: Request, exc: AnbaoError) -> JSONResponse:
     return JSONResponse(body, status_code=exc.status, headers=headers)
 
 
-def field_errors(exc: ValidationError, request: Request) -> list[dict[str, Any]]:
+def field_errors(exc: ValidationError, language: str) -> list[dict[str, Any]]:
     """Pydantic's errors as one localized entry per bad field."""
-    language = negotiate(request.headers.get("accept-language"))
     out = []
     for err in exc.errors(include_url=False, include_input=False):
         code = str(err["type"])

@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = False
     db_pool_max: int = Field(default=10, ge=1, le=200)
+    sync_max_batch: int = Field(default=500, ge=1, le=5000)
+    sync_page_size: int = Field(default=200, ge=10, le=5000)
+    sync_max_clock_skew_seconds: int = Field(default=300, ge=1)
+    sync_tombstone_retention_days: int = Field(default=30, ge=1)
 
     @field_validator("default_timezone")
     @classmethod

@@ -6,4 +6,6 @@ MODEL_MODULES = [
     "backend.models.devices",
     "backend.models.sessions",
     "backend.models.audit",
+    "backend.models.sync",
+    "backend.models.duty_log",
 ]

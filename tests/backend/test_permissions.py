@@ -34,6 +34,7 @@ class Env:
     client: TestClient
     world: World
     tokens: dict[str, str]
+    devices: dict[str, str]
 
     def site(self, which: str) -> Any:
         return self.world.a if which == "own" else self.world.b
@@ -63,10 +64,13 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
         world = run_in_db(settings, make_world)
         with running_app(settings) as client:
             tokens = {"bridge": world.a.bridge_token}
+            devices = {}
             for role in ROLES[2:]:
                 name = "root" if role == "superuser" else f"{role}_a"
-                tokens[role] = login(client, name, PASSWORD)["token"]
-            yield Env(client, world, tokens)
+                devices[role] = str(uuid.uuid4())
+                hello = {"uid": devices[role], "name": f"{role} phone"}
+                tokens[role] = login(client, name, PASSWORD, device=hello)["token"]
+            yield Env(client, world, tokens, devices)
 
 
 def unique(prefix: str) -> str:
@@ -259,6 +263,29 @@ ROUTES: dict[str, tuple[Builder, dict[str, str]]] = {
     "POST /api/devices/{device_id}/revoke": (
         lambda e, w, r: (f"/api/devices/{e.spare_bridges[w]}/revoke", None),  # type: ignore[attr-defined]
         {"own": "401 403 403 403 200 200 200", "foreign": "401 403 404 404 404 404 200"},
+    ),
+    "POST /api/sync/push": (
+        # Per-mutation permissions are the services' own: see test_sync.py's role cases.
+        lambda e, w, r: (
+            "/api/sync/push",
+            {"device_id": e.devices.get(r, str(uuid.uuid4())), "mutations": []},
+        ),
+        {"own": "401 403 200 200 200 200 200", "foreign": "401 403 200 200 200 200 200"},
+    ),
+    "GET /api/sync/pull": (
+        lambda e, w, r: ("/api/sync/pull", None),
+        {"own": "401 403 200 200 200 200 200", "foreign": "401 403 200 200 200 200 200"},
+    ),
+    "GET /api/sites/{site_id}/duty-log": (
+        lambda e, w, r: (f"/api/sites/{e.site(w).site.id}/duty-log", None),
+        {"own": "401 403 403 200 200 200 200", "foreign": "401 403 404 404 404 404 200"},
+    ),
+    "POST /api/sites/{site_id}/duty-log": (
+        lambda e, w, r: (
+            f"/api/sites/{e.site(w).site.id}/duty-log",
+            {"id": str(uuid.uuid4()), "text": "All quiet"},
+        ),
+        {"own": "401 403 403 201 201 201 201", "foreign": "401 403 404 404 404 404 201"},
     ),
     "GET /api/sites/{site_id}/audit": (
         lambda e, w, r: (f"/api/sites/{e.site(w).site.id}/audit", None),
