@@ -1,10 +1,10 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
-import functools
 from backend.models.duty_log import DutyCategory
 from backend.models.sync import ChangeOp, MutationStatus
-from json import dumps, loads
+from orjson import loads
 from tortoise.fields.base import OnDelete
+from tortoise.fields.data import JSON_DUMPS
 from uuid import uuid4
 from tortoise import fields
 from tortoise.indexes import Index
@@ -24,7 +24,7 @@ class Migration(migrations.Migration):
                 ('name', fields.CharField(max_length=64)),
                 ('status', fields.CharEnumField(description='applied: applied\nrejected: rejected', enum_type=MutationStatus, max_length=16)),
                 ('code', fields.CharField(default='', max_length=64)),
-                ('result', fields.JSONField(null=True, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('result', fields.JSONField(null=True, encoder=JSON_DUMPS, decoder=loads)),
                 ('client_time', fields.DatetimeField(auto_now=False, auto_now_add=False)),
                 ('server_time', fields.DatetimeField(auto_now=False, auto_now_add=False)),
                 ('clock_skew_seconds', fields.IntField(default=0)),
@@ -42,10 +42,10 @@ class Migration(migrations.Migration):
                 ('entity_id', fields.CharField(max_length=64)),
                 ('op', fields.CharEnumField(description='upsert: upsert\ndelete: delete', enum_type=ChangeOp, max_length=8)),
                 ('audience', fields.CharField(default='staff', max_length=32)),
-                ('data', fields.JSONField(null=True, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('data', fields.JSONField(null=True, encoder=JSON_DUMPS, decoder=loads)),
                 ('at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'changes', 'app': 'models', 'unique_together': (('site_id', 'seq'),), 'indexes': [Index(fields=['site_id', 'entity', 'entity_id'])], 'pk_attr': 'id'},
+            options={'table': 'changes', 'app': 'models', 'unique_together': (('site_id', 'seq'),), 'pk_attr': 'id'},
             bases=['Model'],
         ),
         ops.CreateModel(

@@ -62,4 +62,3 @@ class Change(Model):
     class Meta:
         table = "changes"
         unique_together = (("site_id", "seq"),)
-        indexes = (("site_id", "entity", "entity_id"),)

@@ -30,4 +30,4 @@ async def list_entries(call: Call) -> Page[DutyEntryOut]:
     status=201,
 )
 async def add_entry(call: Call) -> DutyEntryOut:
-    return await svc.add_entry_now(call.actor, call.path["site_id"], call.body, call.info)
+    return await svc.add_entry(call.actor, call.path["site_id"], call.body, call.info)

@@ -4,7 +4,7 @@ function the plain API uses. Pull lives in `services.changes`."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -27,20 +27,26 @@ from backend.models.sync import AppliedMutation, MutationStatus
 from backend.schemas.duty_log import DutyEntryMutationArgs
 from backend.schemas.sync import MutationIn, MutationResult, PushIn
 from backend.services import duty_log
+from backend.services.bulk import existing_ids, insert_many
 from backend.services.permissions import Actor
 from backend.settings import Settings
 
-Apply = Callable[[Actor, Any, ClientInfo], Awaitable[BaseModel]]
+# Applies a run of consecutive mutations of one name; each outcome is JSON-ready data or an error.
+ApplyMany = Callable[
+    [Actor, list[Any], ClientInfo], Awaitable[Sequence[dict[str, Any] | AnbaoError]]
+]
 
 
 @dataclass(frozen=True, slots=True)
 class MutationSpec:
     args: type[BaseModel]
-    apply: Apply
+    apply_many: ApplyMany
 
 
-async def _duty_log_add(actor: Actor, args: DutyEntryMutationArgs, info: ClientInfo) -> BaseModel:
-    return await duty_log.add_entry(actor, args.site_id, args, info)
+async def _duty_log_add(
+    actor: Actor, items: list[DutyEntryMutationArgs], info: ClientInfo
+) -> Sequence[dict[str, Any] | AnbaoError]:
+    return await duty_log.add_entries(actor, [(a.site_id, a) for a in items], info)
 
 
 # Each name maps to the service function the plain API uses, with the same permission checks.
@@ -64,7 +70,13 @@ async def push(actor: Actor, body: PushIn, info: ClientInfo, settings: Settings)
         raise BatchTooLarge(limit=settings.sync_max_batch)
     now = datetime.now(UTC)
     skew = round((now - body.sent_at).total_seconds()) if body.sent_at else 0
-    results = [await _apply_one(actor, m, info, skew) for m in body.mutations]
+    try:
+        results = await _apply_batch(actor, body.mutations, info, skew)
+    except IntegrityError:
+        # Another request recorded some of these ids at the same moment (two tabs, a retry
+        # racing the original). Everything of this attempt rolled back; the replay now finds
+        # the other request's results and answers them as duplicates.
+        results = await _apply_batch(actor, body.mutations, info, skew)
     return PushResult(results, now, skew, abs(skew) > settings.sync_max_clock_skew_seconds)
 
 
@@ -97,58 +109,90 @@ def _stored(row: AppliedMutation, language: str) -> MutationResult:
     )
 
 
-async def _apply_one(actor: Actor, m: MutationIn, info: ClientInfo, skew: int) -> MutationResult:
-    assert actor.user is not None
-    existing = await AppliedMutation.get_or_none(id=m.id)
-    if existing is not None:
-        if existing.user_id != actor.user.id:
-            return _rejection(m.id, MutationIdConflict(), info.language)
-        return _stored(existing, info.language)
+Run = tuple[MutationSpec, list[tuple[int, MutationIn, BaseModel]]]
 
-    record: dict[str, Any] = {
-        "id": m.id,
-        "user_id": actor.user.id,
-        "device_id": actor.device_id,
-        "name": m.name,
-        "client_time": m.client_time,
-        "clock_skew_seconds": skew,
-    }
-    try:
-        spec = MUTATIONS.get(m.name)
-        if spec is None:
-            raise UnknownMutation(m.name)
-        try:
-            args = spec.args.model_validate({"client_time": m.client_time, **m.args})
-        except ValidationError as exc:
-            raise ValidationFailed(str(exc), fields=field_errors(exc, info.language)) from exc
-        async with in_transaction():
-            data = await spec.apply(actor, args, info)
-            await AppliedMutation.create(
-                **record,
-                status=MutationStatus.applied,
-                result=data.model_dump(mode="json"),
-                server_time=datetime.now(UTC),
+
+async def _apply_batch(
+    actor: Actor, mutations: list[MutationIn], info: ClientInfo, skew: int
+) -> list[MutationResult]:
+    assert actor.user is not None
+    user_id = actor.user.id
+    lang = info.language
+    found = await existing_ids(AppliedMutation, (m.id for m in mutations))
+    existing = (
+        {row.id: row for row in await AppliedMutation.filter(id__in=list(found))} if found else {}
+    )
+    results: list[MutationResult | None] = [None] * len(mutations)
+    first_seen: dict[uuid.UUID, int] = {}
+    repeats: list[tuple[int, int]] = []
+    records: list[dict[str, Any]] = []
+    runs: list[Run] = []
+
+    def record(m: MutationIn, status: MutationStatus, code: str, result: Any) -> None:
+        records.append(
+            {
+                "id": m.id,
+                "user_id": user_id,
+                "device_id": actor.device_id,
+                "name": m.name,
+                "status": status,
+                "code": code,
+                "result": result,
+                "client_time": m.client_time,
+                "server_time": datetime.now(UTC),
+                "clock_skew_seconds": skew,
+            }
+        )
+
+    for i, m in enumerate(mutations):
+        if m.id in existing:
+            row = existing[m.id]
+            results[i] = (
+                _stored(row, lang)
+                if row.user_id == user_id
+                else _rejection(m.id, MutationIdConflict(), lang)
             )
-        return MutationResult(id=m.id, status="applied", data=data.model_dump(mode="json"))
-    except IntegrityError:
-        # The same id arrived twice at once (two tabs, a retried request): the other won.
-        winner = await AppliedMutation.get_or_none(id=m.id)
-        if winner is None:
-            raise
-        return _stored(winner, info.language)
-    except AnbaoError as exc:
-        if exc.status >= 500:
-            raise
-        # Kept, so the same rejection answers a replay; the guard sees it with its reason.
+            continue
+        if m.id in first_seen:
+            repeats.append((i, first_seen[m.id]))
+            continue
+        first_seen[m.id] = i
         try:
-            await AppliedMutation.create(
-                **record,
-                status=MutationStatus.rejected,
-                code=exc.code,
-                result={"details": exc.details},
-                server_time=datetime.now(UTC),
-            )
-        except IntegrityError:
-            winner = await AppliedMutation.get(id=m.id)
-            return _stored(winner, info.language)
-        return _rejection(m.id, exc, info.language)
+            spec = MUTATIONS.get(m.name)
+            if spec is None:
+                raise UnknownMutation(m.name)
+            try:
+                args = spec.args.model_validate({"client_time": m.client_time, **m.args})
+            except ValidationError as exc:
+                raise ValidationFailed(str(exc), fields=field_errors(exc, lang)) from exc
+        except AnbaoError as exc:
+            results[i] = _rejection(m.id, exc, lang)
+            record(m, MutationStatus.rejected, exc.code, {"details": exc.details})
+            continue
+        if runs and runs[-1][0] is spec:
+            runs[-1][1].append((i, m, args))
+        else:
+            runs.append((spec, [(i, m, args)]))
+
+    async with in_transaction():
+        for spec, items in runs:
+            outcomes = await spec.apply_many(actor, [args for _, _, args in items], info)
+            for (i, m, _), outcome in zip(items, outcomes, strict=True):
+                if isinstance(outcome, AnbaoError):
+                    if outcome.status >= 500:
+                        raise outcome
+                    # Kept, so a replay answers the same; the guard sees it with its reason.
+                    results[i] = _rejection(m.id, outcome, lang)
+                    record(m, MutationStatus.rejected, outcome.code, {"details": outcome.details})
+                else:
+                    results[i] = MutationResult(id=m.id, status="applied", data=outcome)
+                    record(m, MutationStatus.applied, "", outcome)
+        await insert_many(AppliedMutation, records)
+
+    for i, first in repeats:
+        original = results[first]
+        assert original is not None
+        if original.status == "applied":
+            original = MutationResult(id=original.id, status="duplicate", data=original.data)
+        results[i] = original
+    return [r for r in results if r is not None]

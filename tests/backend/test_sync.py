@@ -301,3 +301,30 @@ def test_push_checks_the_same_permissions_as_the_api(
     site = env.world.a.site.id if which == "own" else env.world.b.site.id
     result = env.push(env.phone(username), [entry(site, "x")]).json()["results"][0]
     assert (result["status"] if outcome == "applied" else result["code"]) == outcome
+
+
+def test_pull_pages_through_several_sites_in_order(env: Env) -> None:
+    from backend.models.users import Role, User
+    from tests.factories import member
+
+    async def second_site() -> None:
+        user = await User.get(username="supervisor_a")
+        await member(user, env.world.b.site, Role.supervisor)
+
+    run_in_db(env.settings, second_site)
+    a_guard, b_guard = env.phone("guard_a"), env.phone("guard_b")
+    env.push(a_guard, [entry(env.world.a.site.id, f"a{i}") for i in range(25)])
+    env.push(b_guard, [entry(env.world.b.site.id, f"b{i}") for i in range(25)])
+    boss = env.phone("supervisor_a")
+    texts: list[str] = []
+    cursor = ""
+    while True:
+        page = env.pull(boss, cursor)
+        assert len(page["changes"]) <= 20
+        texts += [c["data"]["text"] for c in page["changes"]]
+        cursor = page["cursor"]
+        if not page["more"]:
+            break
+    assert texts == [f"a{i}" for i in range(25)] + [f"b{i}" for i in range(25)]
+    env.push(a_guard, [entry(env.world.a.site.id, "a-late")])
+    assert [c["data"]["text"] for c in env.pull(boss, cursor)["changes"]] == ["a-late"]
