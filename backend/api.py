@@ -6,12 +6,12 @@ the Starlette routes, the OpenAPI document and the permission-matrix test's list
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import orjson
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic.json_schema import models_json_schema
 from starlette.requests import Request
@@ -138,8 +138,8 @@ async def _parse_body(request: Request, model: type[BaseModel]) -> BaseModel:
     if content_type != "application/json":
         raise UnsupportedMediaType(f"content-type {content_type!r}")
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
         raise MalformedJson(str(exc)) from exc
     try:
         return model.model_validate(data)

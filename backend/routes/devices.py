@@ -3,12 +3,30 @@
 from __future__ import annotations
 
 from backend.api import Call, Router
-from backend.routes.organizations import page
+from backend.models.devices import Device
 from backend.schemas.common import ListQuery, Page
-from backend.schemas.devices import BridgeCreated, BridgeIn, DeviceOut, DevicePatch
+from backend.schemas.devices import BridgeCreated, BridgeIn, DeviceOut, DeviceOwner, DevicePatch
 from backend.services import devices as svc
 
 router = Router("devices")
+
+
+def device_out(device: Device) -> DeviceOut:
+    # The owner is shown only when the service fetched it; a relation is never read lazily.
+    owner = device.__dict__.get("_user")
+    return DeviceOut(
+        id=device.id,
+        uid=device.uid,
+        kind=device.kind,
+        name=device.name,
+        user_id=device.user_id,
+        site_id=device.site_id,
+        created_at=device.created_at,
+        last_seen_at=device.last_seen_at,
+        revoked_at=device.revoked_at,
+        revoked_by_id=device.revoked_by_id,
+        user=DeviceOwner.model_validate(owner) if owner is not None else None,
+    )
 
 
 @router.get(
@@ -19,7 +37,10 @@ router = Router("devices")
 )
 async def list_devices(call: Call) -> Page[DeviceOut]:
     rows, total = await svc.list_devices(call.actor, call.path["site_id"], call.query)
-    return page(DeviceOut, rows, total, call.query)
+    q = call.query
+    return Page[DeviceOut](
+        items=[device_out(r) for r in rows], total=total, limit=q.limit, offset=q.offset
+    )
 
 
 @router.post(
@@ -31,7 +52,7 @@ async def list_devices(call: Call) -> Page[DeviceOut]:
 )
 async def create_bridge(call: Call) -> BridgeCreated:
     device, token = await svc.create_bridge(call.actor, call.path["site_id"], call.body, call.info)
-    return BridgeCreated(**DeviceOut.model_validate(device).model_dump(), token=token)
+    return BridgeCreated(**device_out(device).model_dump(), token=token)
 
 
 @router.patch(
@@ -39,7 +60,7 @@ async def create_bridge(call: Call) -> BridgeCreated:
 )
 async def update_device(call: Call) -> DeviceOut:
     device = await svc.update_device(call.actor, call.path["device_id"], call.body, call.info)
-    return DeviceOut.model_validate(device)
+    return device_out(device)
 
 
 @router.post(
@@ -49,4 +70,4 @@ async def update_device(call: Call) -> DeviceOut:
 )
 async def revoke_device(call: Call) -> DeviceOut:
     device = await svc.revoke_device(call.actor, call.path["device_id"], call.info)
-    return DeviceOut.model_validate(device)
+    return device_out(device)

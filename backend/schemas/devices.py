@@ -17,12 +17,19 @@ class DevicePatch(Input):
     name: Name
 
 
+class DeviceOwner(Output):
+    id: int
+    username: str
+    display_name: str
+
+
 class DeviceOut(Output):
     id: int
     uid: uuid.UUID
     kind: DeviceKind
     name: str
     user_id: int | None
+    user: DeviceOwner | None = None  # a phone's last signed-in person
     site_id: int | None
     created_at: datetime
     last_seen_at: datetime | None

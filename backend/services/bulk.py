@@ -2,78 +2,46 @@
 
 Building a Tortoise object per row (and re-validating every value) costs more than the insert
 itself when a push carries hundreds of mutations. Values here were validated by pydantic at
-the edge, so they are only converted, the way the field would convert them, then handed to
-`executemany` inside the caller's transaction.
+the edge; callers hand over rows already in database form, which go to `executemany` inside
+the caller's transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, datetime
-from enum import Enum
+from collections.abc import Iterable, Sequence
 from functools import cache
 from typing import Any
 
-from tortoise import fields
-from tortoise.fields.data import CharEnumFieldInstance
+import orjson
 from tortoise.models import Model
-
-Convert = Callable[[Any], Any]
-
-
-def _same(value: Any) -> Any:
-    return value
-
-
-def _uuid(value: Any) -> Any:
-    return None if value is None else str(value)
-
-
-def _enum(value: Any) -> Any:
-    return value.value if isinstance(value, Enum) else value
-
-
-def _datetime(value: Any) -> Any:
-    # Stored in UTC, so that text comparison on SQLite orders the same as time does.
-    return value.astimezone(UTC) if isinstance(value, datetime) else value
-
-
-def _converter(field: fields.Field[Any]) -> Convert:
-    if isinstance(field, fields.UUIDField):
-        return _uuid
-    if isinstance(field, fields.DatetimeField):
-        return _datetime
-    if isinstance(field, fields.JSONField):
-        encoder = field.encoder
-        return lambda v: None if v is None else encoder(v)
-    if isinstance(field, CharEnumFieldInstance):
-        return _enum
-    return _same
 
 
 @cache
-def _plan(model: type[Model], connection: str) -> tuple[str, list[str], list[Convert], list[Any]]:
-    db = model._meta.db
-    executor = db.executor_class(model, db)
-    columns: list[str] = executor.regular_columns
-    model_fields = [model._meta.fields_map[c] for c in columns]
-    defaults = [f.default() if callable(f.default) else f.default for f in model_fields]
-    return executor.insert_query, columns, [_converter(f) for f in model_fields], defaults
+def _insert_sql(model: type[Model], columns: tuple[str, ...], dialect: str) -> str:
+    projection = model._meta.fields_db_projection
+    names = ",".join(f'"{projection[c]}"' for c in columns)
+    if dialect == "postgres":
+        marks = ",".join(f"${i}" for i in range(1, len(columns) + 1))
+    else:
+        marks = ",".join("?" * len(columns))
+    return f'INSERT INTO "{model._meta.db_table}" ({names}) VALUES ({marks})'
 
 
-async def insert_many(model: type[Model], rows: Sequence[Mapping[str, Any]]) -> None:
+async def insert_rows(
+    model: type[Model], columns: tuple[str, ...], rows: Sequence[Sequence[Any]]
+) -> None:
+    """Insert rows given as tuples in `columns` order, already in database form: ids and enums
+    as text, JSON as text (`dump_json`), datetimes aware. Nothing is converted per value."""
     if not rows:
         return
     db = model._meta.db
-    sql, columns, converters, defaults = _plan(model, db.connection_name)
-    values = [
-        [
-            convert(row.get(c, d))
-            for c, convert, d in zip(columns, converters, defaults, strict=True)
-        ]
-        for row in rows
-    ]
-    await db.execute_many(sql, values)
+    await db.execute_many(
+        _insert_sql(model, columns, db.capabilities.dialect), [list(r) for r in rows]
+    )
+
+
+def dump_json(value: Any) -> str | None:
+    return None if value is None else orjson.dumps(value).decode()
 
 
 async def existing_ids(model: type[Model], ids: Iterable[object]) -> set[str]:

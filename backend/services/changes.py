@@ -12,7 +12,7 @@ from typing import Any
 
 from backend.errors import BadCursor
 from backend.models.sync import Change, ChangeOp, SiteSequence
-from backend.services.bulk import insert_many
+from backend.services.bulk import dump_json, insert_rows
 from backend.services.permissions import STAFF, Actor
 
 _CURSOR_PREFIX = "c1."
@@ -50,19 +50,11 @@ async def record_changes(
         return
     first = await allocate_seqs(site_id, len(items))
     now = datetime.now(UTC)
-    await insert_many(
+    await insert_rows(
         Change,
+        ("site_id", "seq", "entity", "entity_id", "op", "audience", "data", "at"),
         [
-            {
-                "site_id": site_id,
-                "seq": first + i,
-                "entity": entity,
-                "entity_id": str(entity_id),
-                "op": op,
-                "audience": audience,
-                "data": data,
-                "at": now,
-            }
+            (site_id, first + i, entity, str(entity_id), op.value, audience, dump_json(data), now)
             for i, (entity_id, op, data) in enumerate(items)
         ],
     )

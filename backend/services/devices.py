@@ -64,7 +64,12 @@ async def list_devices(actor: Actor, site_id: int, listing: ListQuery) -> tuple[
     if listing.q:
         query = query.filter(name__icontains=listing.q)
     total = await query.count()
-    rows = await query.order_by("-last_seen_at", "id").offset(listing.offset).limit(listing.limit)
+    rows = (
+        await query.select_related("user")
+        .order_by("-last_seen_at", "id")
+        .offset(listing.offset)
+        .limit(listing.limit)
+    )
     return rows, total
 
 

@@ -19,11 +19,22 @@ from backend.models.duty_log import DutyLogEntry
 from backend.models.organizations import Site, Zone
 from backend.models.sync import ChangeOp
 from backend.schemas.duty_log import DutyEntryIn, DutyEntryOut, DutyLogQuery
-from backend.services.bulk import existing_ids, insert_many
+from backend.services.bulk import existing_ids, insert_rows
 from backend.services.changes import record_changes
 from backend.services.permissions import STAFF, Actor, require_site
 
 ENTITY = "duty_log"
+_COLUMNS = (
+    "id",
+    "site_id",
+    "zone_id",
+    "author_id",
+    "device_id",
+    "category",
+    "text",
+    "client_time",
+    "server_time",
+)
 
 
 def entry_out(entry: DutyLogEntry, author_name: str) -> DutyEntryOut:
@@ -63,7 +74,7 @@ async def add_entries(
     now_text = now.isoformat()
     author_id, author_name = actor.user.id, actor.user.display_name
     outcomes: list[dict[str, Any] | AnbaoError] = []
-    rows: list[dict[str, Any]] = []
+    rows: list[tuple[Any, ...]] = []
     changes: dict[int, list[tuple[object, ChangeOp, dict[str, Any] | None]]] = defaultdict(list)
     for site_id, data in items:
         entry_id = str(data.id)
@@ -96,21 +107,21 @@ async def add_entries(
             "server_time": now_text,
         }
         rows.append(
-            {
-                "id": entry_id,
-                "site_id": site_id,
-                "zone_id": data.zone_id,
-                "author_id": author_id,
-                "device_id": actor.device_id,
-                "category": category,
-                "text": data.text,
-                "client_time": client_time,
-                "server_time": now,
-            }
+            (
+                entry_id,
+                site_id,
+                data.zone_id,
+                author_id,
+                actor.device_id,
+                category,
+                data.text,
+                client_time,
+                now,
+            )
         )
         changes[site_id].append((entry_id, ChangeOp.upsert, out))
         outcomes.append(out)
-    await insert_many(DutyLogEntry, rows)
+    await insert_rows(DutyLogEntry, _COLUMNS, rows)
     for site_id, site_changes in changes.items():
         await record_changes(site_id, ENTITY, site_changes)
     return outcomes

@@ -27,7 +27,7 @@ from backend.models.sync import AppliedMutation, MutationStatus
 from backend.schemas.duty_log import DutyEntryMutationArgs
 from backend.schemas.sync import MutationIn, MutationResult, PushIn
 from backend.services import duty_log
-from backend.services.bulk import existing_ids, insert_many
+from backend.services.bulk import dump_json, existing_ids, insert_rows
 from backend.services.permissions import Actor
 from backend.settings import Settings
 
@@ -109,6 +109,18 @@ def _stored(row: AppliedMutation, language: str) -> MutationResult:
     )
 
 
+_RECORD_COLUMNS = (
+    "id",
+    "user_id",
+    "device_id",
+    "name",
+    "status",
+    "code",
+    "result",
+    "client_time",
+    "server_time",
+    "clock_skew_seconds",
+)
 Run = tuple[MutationSpec, list[tuple[int, MutationIn, BaseModel]]]
 
 
@@ -125,23 +137,23 @@ async def _apply_batch(
     results: list[MutationResult | None] = [None] * len(mutations)
     first_seen: dict[uuid.UUID, int] = {}
     repeats: list[tuple[int, int]] = []
-    records: list[dict[str, Any]] = []
+    records: list[tuple[Any, ...]] = []
     runs: list[Run] = []
 
     def record(m: MutationIn, status: MutationStatus, code: str, result: Any) -> None:
         records.append(
-            {
-                "id": m.id,
-                "user_id": user_id,
-                "device_id": actor.device_id,
-                "name": m.name,
-                "status": status,
-                "code": code,
-                "result": result,
-                "client_time": m.client_time,
-                "server_time": datetime.now(UTC),
-                "clock_skew_seconds": skew,
-            }
+            (
+                str(m.id),
+                user_id,
+                actor.device_id,
+                m.name,
+                status.value,
+                code,
+                dump_json(result),
+                m.client_time,
+                datetime.now(UTC),
+                skew,
+            )
         )
 
     for i, m in enumerate(mutations):
@@ -187,7 +199,7 @@ async def _apply_batch(
                 else:
                     results[i] = MutationResult(id=m.id, status="applied", data=outcome)
                     record(m, MutationStatus.applied, "", outcome)
-        await insert_many(AppliedMutation, records)
+        await insert_rows(AppliedMutation, _RECORD_COLUMNS, records)
 
     for i, first in repeats:
         original = results[first]

@@ -188,6 +188,7 @@ def test_supervisor_revokes_a_lost_phone(app: Any) -> None:
     devices = client.get(f"/api/sites/{world.a.site.id}/devices", headers=bearer(boss)).json()
     phone = next(d for d in devices["items"] if d["uid"] == uid)
     assert phone["kind"] == "phone" and phone["user_id"] == world.a.users["guard"].id
+    assert phone["user"]["username"] == "guard_a"  # whose phone it is, without another call
     revoked = client.post(f"/api/devices/{phone['id']}/revoke", headers=bearer(boss))
     assert revoked.status_code == 200 and revoked.json()["revoked_at"]
     refused = client.get("/api/auth/me", headers=bearer(guard["token"]))
