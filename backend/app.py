@@ -22,6 +22,7 @@ from backend.http import (
     handle_http_exception,
     handle_unexpected,
 )
+from backend.jobs import JOBS, JobRunner
 from backend.routes import audit, auth, devices, duty_log, health, organizations, pwa, sync, users
 from backend.settings import Settings
 
@@ -58,7 +59,12 @@ def create_app(settings: Settings, *, check_migrations: bool = True) -> Starlett
                     )
             holder["ctx"] = ctx
             app.state.db = ctx
-            yield
+            runner = JobRunner(ctx, settings, JOBS if settings.jobs_enabled else [])
+            runner.start()
+            try:
+                yield
+            finally:
+                await runner.stop()
         finally:
             holder["ctx"] = None
             await ctx.close_connections()

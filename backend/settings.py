@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     sync_page_size: int = Field(default=200, ge=10, le=5000)
     sync_max_clock_skew_seconds: int = Field(default=300, ge=1)
     sync_tombstone_retention_days: int = Field(default=30, ge=1)
+    jobs_enabled: bool = True
 
     @field_validator("default_timezone")
     @classmethod

@@ -1,0 +1,86 @@
+"""Scheduled jobs: run periodically inside each app process, at most once at a time across
+processes (a PostgreSQL advisory lock taken for the job's transaction; SQLite has one process).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from tortoise.context import TortoiseContext
+from tortoise.transactions import in_transaction
+
+from backend.services.changes import compact
+from backend.settings import Settings
+
+log = logging.getLogger("anbao.jobs")
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    name: str
+    every: timedelta
+    run: Callable[[Settings], Awaitable[int]]  # returns how many things it handled
+
+
+async def compact_changes(settings: Settings) -> int:
+    retention = timedelta(days=settings.sync_tombstone_retention_days)
+    return await compact(datetime.now(UTC), retention)
+
+
+JOBS = [Job("compact_changes", timedelta(hours=6), compact_changes)]
+
+
+@contextlib.asynccontextmanager
+async def exclusive(name: str) -> AsyncIterator[bool]:
+    """A transaction in which this process holds the job's lock, or knows another does."""
+    async with in_transaction() as conn:
+        if conn.capabilities.dialect != "postgres":
+            yield True
+            return
+        key = zlib.crc32(name.encode())
+        _, rows = await conn.execute_query("SELECT pg_try_advisory_xact_lock($1) AS ok", [key])
+        yield bool(rows[0]["ok"])
+
+
+async def run_once(job: Job, settings: Settings) -> int | None:
+    """Run the job if no other process is running it; None when it was skipped."""
+    async with exclusive(job.name) as mine:
+        if not mine:
+            return None
+        return await job.run(settings)
+
+
+class JobRunner:
+    def __init__(self, ctx: TortoiseContext, settings: Settings, jobs: list[Job]) -> None:
+        self.ctx, self.settings, self.jobs = ctx, settings, jobs
+        self.tasks: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        self.tasks = [asyncio.create_task(self._loop(job), name=job.name) for job in self.jobs]
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        self.tasks = []
+
+    async def _loop(self, job: Job) -> None:
+        period = job.every.total_seconds()
+        # A first run soon after start, spread so that processes started together differ.
+        await asyncio.sleep(random.uniform(0.05, 0.2) * period)
+        while True:
+            try:
+                with self.ctx:
+                    handled = await run_once(job, self.settings)
+                if handled:
+                    log.info("job %s handled %d", job.name, handled)
+            except Exception:
+                log.exception("job %s failed; it runs again next period", job.name)
+            await asyncio.sleep(period)
