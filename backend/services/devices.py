@@ -18,7 +18,7 @@ from backend.schemas.devices import BridgeIn, DevicePatch
 from backend.services import audit
 from backend.services.auth import new_device_token, token_hash
 from backend.services.listing import snapshot
-from backend.services.organizations import _active_site
+from backend.services.organizations import active_site
 from backend.services.permissions import MANAGERS, STAFF, Actor, require_site
 
 
@@ -77,7 +77,7 @@ async def create_bridge(
     actor: Actor, site_id: int, data: BridgeIn, info: ClientInfo
 ) -> tuple[Device, str]:
     require_site(actor, site_id, (Role.admin,))
-    await _active_site(site_id)
+    await active_site(site_id)
     token = new_device_token()
     async with in_transaction():
         device = await Device.create(

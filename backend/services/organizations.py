@@ -169,7 +169,7 @@ async def list_zones(actor: Actor, site_id: int, listing: ListQuery) -> tuple[li
 
 async def create_zone(actor: Actor, site_id: int, data: ZoneIn, info: ClientInfo) -> Zone:
     require_site(actor, site_id, (Role.admin,))
-    site = await _active_site(site_id)
+    site = await active_site(site_id)
     async with in_transaction():
         if await Zone.exists(site_id=site.id, name=data.name):
             raise DuplicateName(name=data.name)
@@ -221,7 +221,7 @@ async def list_units(actor: Actor, site_id: int, listing: ListQuery) -> tuple[li
 
 async def create_unit(actor: Actor, site_id: int, data: UnitIn, info: ClientInfo) -> Unit:
     require_site(actor, site_id, (Role.admin,))
-    site = await _active_site(site_id)
+    site = await active_site(site_id)
     await _check_zone(site.id, data.zone_id)
     async with in_transaction():
         if await Unit.exists(site_id=site.id, label=data.label):
@@ -266,7 +266,7 @@ async def update_unit(actor: Actor, unit_id: int, patch: UnitPatch, info: Client
 # --- helpers ---------------------------------------------------------------------------------
 
 
-async def _active_site(site_id: int) -> Site:
+async def active_site(site_id: int) -> Site:
     site = await Site.get_or_none(id=site_id)
     if site is None:
         raise NotFound("site")

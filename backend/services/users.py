@@ -25,7 +25,7 @@ from backend.schemas.users import (
 from backend.services import audit
 from backend.services.auth import hash_password, verify_password
 from backend.services.listing import paginate, snapshot
-from backend.services.organizations import _active_site
+from backend.services.organizations import active_site
 from backend.services.permissions import MANAGERS, Actor, require_site
 from backend.settings import Settings
 
@@ -96,20 +96,8 @@ async def create_user(actor: Actor, data: UserIn, info: ClientInfo, settings: Se
         site_id = None
         if data.membership is not None:
             site_id = data.membership.site_id
-            membership = await Membership.create(
-                user=user,
-                site_id=site_id,
-                role=data.membership.role,
-                unit_id=data.membership.unit_id,
-            )
-            await audit.record(
-                actor,
-                info,
-                "membership.created",
-                "membership",
-                membership.id,
-                site_id=site_id,
-                after={"user_id": user.id, "role": membership.role, "unit_id": membership.unit_id},
+            await _add_membership(
+                actor, info, user, site_id, data.membership.role, data.membership.unit_id
             )
         await audit.record(
             actor,
@@ -166,13 +154,29 @@ async def update_user(
 async def _check_membership(
     site_id: int, data: NewMembership | MembershipIn | MembershipPatch
 ) -> None:
-    await _active_site(site_id)
+    await active_site(site_id)
     if data.role == Role.resident and data.unit_id is None:
         raise _field_error("unit_id", "unit_required")
     if data.role not in (Role.resident, None) and data.unit_id is not None:
         raise _field_error("unit_id", "unit_not_allowed")
     if data.unit_id is not None and not await Unit.exists(id=data.unit_id, site_id=site_id):
         raise _field_error("unit_id", "not_found")
+
+
+async def _add_membership(
+    actor: Actor, info: ClientInfo, user: User, site_id: int, role: Role, unit_id: int | None
+) -> Membership:
+    membership = await Membership.create(user=user, site_id=site_id, role=role, unit_id=unit_id)
+    await audit.record(
+        actor,
+        info,
+        "membership.created",
+        "membership",
+        membership.id,
+        site_id=site_id,
+        after={"user_id": user.id, "role": role, "unit_id": unit_id},
+    )
+    return membership
 
 
 async def list_memberships(
@@ -198,18 +202,7 @@ async def create_membership(
             user_id=user.id, site_id=site_id, role=data.role, unit_id=data.unit_id, is_active=True
         ):
             raise Conflict("membership exists")
-        membership = await Membership.create(
-            user=user, site_id=site_id, role=data.role, unit_id=data.unit_id
-        )
-        await audit.record(
-            actor,
-            info,
-            "membership.created",
-            "membership",
-            membership.id,
-            site_id=site_id,
-            after={"user_id": user.id, "role": data.role, "unit_id": data.unit_id},
-        )
+        membership = await _add_membership(actor, info, user, site_id, data.role, data.unit_id)
     return membership
 
 
