@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo, available_timezones
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from backend.sealing import Sealer, SealError, new_master_key, parse_master_key
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
@@ -24,6 +26,8 @@ class Settings(BaseSettings):
     data_dir: Path = Path("var")
     database_url: str = ""
     secret_key: SecretStr = SecretStr("")
+    master_key: SecretStr = SecretStr("")
+    master_keys_old: SecretStr = SecretStr("")
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     pwa_dir: Path = Path("pwa/dist")
@@ -68,25 +72,48 @@ class Settings(BaseSettings):
         return ZoneInfo(self.default_timezone)
 
     def with_secret(self) -> Settings:
-        """The same settings with a secret key: the configured one, else one kept in data_dir.
+        """The same settings with their keys: the configured ones, else ones kept in data_dir.
 
-        Development gets a key that survives restarts without anyone having to make one;
-        production must set ANBAO_SECRET_KEY (checked in `load_settings`).
+        Development gets keys that survive restarts without anyone having to make them;
+        production must set them (checked in `load_settings`).
         """
-        if self.secret_key.get_secret_value():
-            return self
+        updates: dict[str, SecretStr] = {}
+        if not self.secret_key.get_secret_value():
+            updates["secret_key"] = SecretStr(
+                self._kept_key("secret_key", secrets.token_urlsafe(48))
+            )
+        if not self.master_key.get_secret_value():
+            updates["master_key"] = SecretStr(self._kept_key("master_key", new_master_key()))
+        return self.model_copy(update=updates) if updates else self
+
+    def _kept_key(self, name: str, fresh: str) -> str:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        key_file = self.data_dir / "secret_key"
+        key_file = self.data_dir / name
         if not key_file.exists():
-            key_file.write_text(secrets.token_urlsafe(48), encoding="utf-8")
+            key_file.write_text(fresh, encoding="utf-8")
             key_file.chmod(0o600)
-        key = key_file.read_text(encoding="utf-8").strip()
-        return self.model_copy(update={"secret_key": SecretStr(key)})
+        return key_file.read_text(encoding="utf-8").strip()
+
+    def sealer(self) -> Sealer:
+        old = [k for k in self.master_keys_old.get_secret_value().split(",") if k.strip()]
+        return Sealer(
+            parse_master_key(self.master_key.get_secret_value()),
+            tuple(parse_master_key(k) for k in old),
+        )
 
 
 def load_settings(**overrides: object) -> Settings:
     """Settings for an entry point: environment, `.env`, then explicit overrides."""
     settings = Settings(**overrides)  # type: ignore[arg-type]
-    if settings.environment == "production" and not settings.secret_key.get_secret_value():
-        raise SystemExit("ANBAO_SECRET_KEY must be set when ANBAO_ENVIRONMENT=production")
-    return settings.with_secret()
+    if settings.environment == "production":
+        for name in ("secret_key", "master_key"):
+            if not getattr(settings, name).get_secret_value():
+                raise SystemExit(
+                    f"ANBAO_{name.upper()} must be set when ANBAO_ENVIRONMENT=production"
+                )
+    settings = settings.with_secret()
+    try:
+        settings.sealer()
+    except SealError as exc:
+        raise SystemExit(f"ANBAO_MASTER_KEY / ANBAO_MASTER_KEYS_OLD: {exc}") from exc
+    return settings

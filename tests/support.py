@@ -22,6 +22,7 @@ from backend.settings import Settings
 
 PG_URL = os.environ.get("ANBAO_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
 TEST_SECRET = "test-secret-key-not-for-production"
+TEST_MASTER_KEY = "dGVzdC1tYXN0ZXIta2V5LW5vdC1mb3ItcHJvZHVjdGk"  # 32 bytes, tests only
 
 
 @functools.cache
@@ -55,6 +56,7 @@ def _settings(data_dir: Path, database_url: str, **overrides: Any) -> Settings:
         "data_dir": data_dir,
         "database_url": database_url,
         "secret_key": TEST_SECRET,
+        "master_key": TEST_MASTER_KEY,
         "pwa_dir": data_dir / "no-pwa",
     }
     values.update(overrides)
