@@ -23,7 +23,18 @@ from backend.http import (
     handle_unexpected,
 )
 from backend.jobs import JOBS, JobRunner
-from backend.routes import audit, auth, devices, duty_log, health, organizations, pwa, sync, users
+from backend.routes import (
+    audit,
+    auth,
+    devices,
+    duty_log,
+    health,
+    organizations,
+    patrol,
+    pwa,
+    sync,
+    users,
+)
 from backend.settings import Settings
 
 ROUTERS = [
@@ -35,6 +46,7 @@ ROUTERS = [
     audit.router,
     sync.router,
     duty_log.router,
+    patrol.router,
 ]
 
 
@@ -89,6 +101,7 @@ def create_app(settings: Settings, *, check_migrations: bool = True) -> Starlett
     static = pwa.pwa_app(settings.pwa_dir)
     app.router.default = static if static is not None else pwa.not_built
     app.state.settings = settings
+    app.state.sealer = settings.sealer()
     app.state.openapi = openapi_document(endpoints)
     app.state.endpoints = endpoints
     return app

@@ -8,4 +8,5 @@ MODEL_MODULES = [
     "backend.models.audit",
     "backend.models.sync",
     "backend.models.duty_log",
+    "backend.models.patrol",
 ]

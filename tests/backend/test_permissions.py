@@ -287,6 +287,34 @@ ROUTES: dict[str, tuple[Builder, dict[str, str]]] = {
         ),
         {"own": "401 403 403 201 201 201 201", "foreign": "401 403 404 404 404 404 201"},
     ),
+    "GET /api/sites/{site_id}/checkpoints": (
+        lambda e, w, r: (f"/api/sites/{e.site(w).site.id}/checkpoints", None),
+        {"own": "401 403 403 200 200 200 200", "foreign": "401 403 404 404 404 404 200"},
+    ),
+    "POST /api/sites/{site_id}/checkpoints": (
+        lambda e, w, r: (f"/api/sites/{e.site(w).site.id}/checkpoints", {"name": unique("cp")}),
+        {"own": "401 403 403 403 403 201 201", "foreign": "401 403 404 404 404 404 201"},
+    ),
+    "PATCH /api/checkpoints/{checkpoint_id}": (
+        lambda e, w, r: (f"/api/checkpoints/{e.checkpoints[w]}", {"radius_m": 30}),  # type: ignore[attr-defined]
+        {"own": "401 403 403 403 403 200 200", "foreign": "401 403 404 404 404 404 200"},
+    ),
+    "GET /api/sites/{site_id}/tags": (
+        lambda e, w, r: (f"/api/sites/{e.site(w).site.id}/tags", None),
+        {"own": "401 403 403 403 200 200 200", "foreign": "401 403 404 404 404 404 200"},
+    ),
+    "POST /api/sites/{site_id}/tags": (
+        lambda e, w, r: (f"/api/sites/{e.site(w).site.id}/tags", {"kind": "qr"}),
+        {"own": "401 403 403 403 403 201 201", "foreign": "401 403 404 404 404 404 201"},
+    ),
+    "PATCH /api/tags/{tag_id}": (
+        lambda e, w, r: (f"/api/tags/{e.tags[w]}", {"label": "lobby"}),  # type: ignore[attr-defined]
+        {"own": "401 403 403 403 403 200 200", "foreign": "401 403 404 404 404 404 200"},
+    ),
+    "GET /api/sites/{site_id}/patrol-coverage": (
+        lambda e, w, r: (f"/api/sites/{e.site(w).site.id}/patrol-coverage", None),
+        {"own": "401 403 403 403 200 200 200", "foreign": "401 403 404 404 404 404 200"},
+    ),
     "GET /api/sites/{site_id}/audit": (
         lambda e, w, r: (f"/api/sites/{e.site(w).site.id}/audit", None),
         {"own": "401 403 403 403 200 200 200", "foreign": "401 403 404 404 404 404 200"},
@@ -320,6 +348,19 @@ def test_permission(env: Env, key: str, which: str, role: str) -> None:
             w: env.as_superuser(
                 "GET", f"/api/sites/{env.site(w).site.id}/memberships?role=guard&limit=1"
             )["items"][0]["id"]
+            for w in ("own", "foreign")
+        }
+    if not hasattr(env, "checkpoints"):
+        env.checkpoints = {  # type: ignore[attr-defined]
+            w: env.as_superuser(
+                "POST", f"/api/sites/{env.site(w).site.id}/checkpoints", json={"name": unique("c")}
+            )["id"]
+            for w in ("own", "foreign")
+        }
+        env.tags = {  # type: ignore[attr-defined]
+            w: env.as_superuser(
+                "POST", f"/api/sites/{env.site(w).site.id}/tags", json={"kind": "qr"}
+            )["id"]
             for w in ("own", "foreign")
         }
     # Revoking is for ever: each case revokes a bridge of its own.

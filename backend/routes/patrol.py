@@ -1,0 +1,117 @@
+"""Checkpoints, tags and patrol coverage."""
+
+from __future__ import annotations
+
+from backend.api import Call, Router
+from backend.models.patrol import Tag
+from backend.routes.organizations import page
+from backend.schemas.common import ListQuery, Page
+from backend.schemas.patrol import (
+    CheckpointIn,
+    CheckpointOut,
+    CheckpointPatch,
+    CoverageOut,
+    TagIn,
+    TagOut,
+    TagPatch,
+)
+from backend.services import patrol as svc
+
+router = Router("patrol")
+
+
+def tag_out(tag: Tag) -> TagOut:
+    return TagOut(
+        id=tag.id,
+        site_id=tag.site_id,
+        checkpoint_id=tag.checkpoint_id,
+        kind=tag.kind,
+        identifier=tag.identifier,
+        label=tag.label,
+        has_secret=tag.secret_sealed is not None,
+        eid_rotation_exponent=tag.eid_rotation_exponent,
+        sun_counter=tag.sun_counter,
+        is_active=tag.is_active,
+        created_at=tag.created_at,
+    )
+
+
+@router.get(
+    "/api/sites/{site_id:int}/checkpoints",
+    summary="Checkpoints of a site (staff)",
+    query=ListQuery,
+    response=Page[CheckpointOut],
+)
+async def list_checkpoints(call: Call) -> Page[CheckpointOut]:
+    rows, total = await svc.list_checkpoints(call.actor, call.path["site_id"], call.query)
+    return page(CheckpointOut, rows, total, call.query)
+
+
+@router.post(
+    "/api/sites/{site_id:int}/checkpoints",
+    summary="Create a checkpoint (site admin)",
+    body=CheckpointIn,
+    response=CheckpointOut,
+    status=201,
+)
+async def create_checkpoint(call: Call) -> CheckpointOut:
+    cp = await svc.create_checkpoint(call.actor, call.path["site_id"], call.body, call.info)
+    return CheckpointOut.model_validate(cp)
+
+
+@router.patch(
+    "/api/checkpoints/{checkpoint_id:int}",
+    summary="Update or deactivate a checkpoint (site admin)",
+    body=CheckpointPatch,
+    response=CheckpointOut,
+)
+async def update_checkpoint(call: Call) -> CheckpointOut:
+    cp = await svc.update_checkpoint(call.actor, call.path["checkpoint_id"], call.body, call.info)
+    return CheckpointOut.model_validate(cp)
+
+
+@router.get(
+    "/api/sites/{site_id:int}/tags",
+    summary="Tags of a site (supervisors, admins)",
+    query=ListQuery,
+    response=Page[TagOut],
+)
+async def list_tags(call: Call) -> Page[TagOut]:
+    rows, total = await svc.list_tags(call.actor, call.path["site_id"], call.query)
+    q = call.query
+    return Page[TagOut](
+        items=[tag_out(t) for t in rows], total=total, limit=q.limit, offset=q.offset
+    )
+
+
+@router.post(
+    "/api/sites/{site_id:int}/tags",
+    summary="Register a tag; its keys are sealed and never shown again",
+    body=TagIn,
+    response=TagOut,
+    status=201,
+)
+async def create_tag(call: Call) -> TagOut:
+    sealer = call.request.app.state.sealer
+    tag = await svc.create_tag(call.actor, call.path["site_id"], call.body, call.info, sealer)
+    return tag_out(tag)
+
+
+@router.patch(
+    "/api/tags/{tag_id:int}",
+    summary="Bind, relabel or deactivate a tag (site admin)",
+    body=TagPatch,
+    response=TagOut,
+)
+async def update_tag(call: Call) -> TagOut:
+    return tag_out(await svc.update_tag(call.actor, call.path["tag_id"], call.body, call.info))
+
+
+@router.get(
+    "/api/sites/{site_id:int}/patrol-coverage",
+    summary="Zones with no checkpoint, checkpoints with no tag",
+    response=CoverageOut,
+)
+async def coverage(call: Call) -> CoverageOut:
+    zones, bare = await svc.coverage(call.actor, call.path["site_id"])
+    return CoverageOut(zones_without_checkpoints=zones, checkpoints_without_tags=bare)

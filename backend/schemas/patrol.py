@@ -1,0 +1,102 @@
+"""Checkpoint and tag schemas. Tag keys go in, never out."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import Field, StringConstraints, field_validator
+
+from backend.models.patrol import TagKind
+from backend.schemas.common import Input, Name, Output
+
+HexKey = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9A-Fa-f]{32}$")]
+
+
+class ChecklistItem(Input):
+    key: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,32}$")]
+    label: Annotated[str, StringConstraints(min_length=1, max_length=60)]
+    kind: Literal["check", "note", "photo"] = "check"
+
+
+def _unique_keys(items: list[ChecklistItem] | None) -> list[ChecklistItem] | None:
+    if items is not None and len({i.key for i in items}) != len(items):
+        raise ValueError("duplicate_key: checklist keys must differ")
+    return items
+
+
+class CheckpointIn(Input):
+    name: Name
+    zone_id: int | None = None
+    checklist: list[ChecklistItem] = Field(default_factory=list, max_length=12)
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+    radius_m: int = Field(default=50, ge=5, le=1000)
+
+    _keys = field_validator("checklist")(_unique_keys)
+
+
+class CheckpointPatch(Input):
+    name: Name | None = None
+    zone_id: int | None = None
+    checklist: list[ChecklistItem] | None = Field(default=None, max_length=12)
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+    radius_m: int | None = Field(default=None, ge=5, le=1000)
+    is_active: bool | None = None
+
+    _keys = field_validator("checklist")(_unique_keys)
+
+
+class CheckpointOut(Output):
+    id: int
+    site_id: int
+    zone_id: int | None
+    name: str
+    checklist: list[ChecklistItem]
+    latitude: float | None
+    longitude: float | None
+    radius_m: int
+    is_active: bool
+    created_at: datetime
+
+
+class TagIn(Input):
+    kind: TagKind
+    checkpoint_id: int | None = None
+    # A QR code is made by the server when none is given; a GPS tag is named after its checkpoint.
+    identifier: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+        | None
+    ) = None
+    label: Annotated[str, StringConstraints(max_length=120)] = ""
+    sdm_meta_read_key: HexKey | None = None  # nfc_sun
+    sdm_file_read_key: HexKey | None = None  # nfc_sun
+    identity_key: HexKey | None = None  # ble_eid
+    rotation_exponent: int | None = Field(default=None, ge=0, le=15)  # ble_eid
+    clock_offset: int | None = None  # ble_eid: Unix time at which the beacon's counter was 0
+
+
+class TagPatch(Input):
+    checkpoint_id: int | None = None
+    label: Annotated[str, StringConstraints(max_length=120)] | None = None
+    is_active: bool | None = None
+
+
+class TagOut(Output):
+    id: int
+    site_id: int
+    checkpoint_id: int | None
+    kind: TagKind
+    identifier: str
+    label: str
+    has_secret: bool
+    eid_rotation_exponent: int | None
+    sun_counter: int
+    is_active: bool
+    created_at: datetime
+
+
+class CoverageOut(Output):
+    zones_without_checkpoints: list[int]
+    checkpoints_without_tags: list[int]
