@@ -261,8 +261,12 @@ def openapi_document(endpoints: Sequence[Endpoint]) -> dict[str, Any]:
             op["description"] = e.description
         params: list[dict[str, Any]] = []
         for name, converter in _PATH_PARAM.findall(e.path):
-            kind = "integer" if converter == "int" else "string"
-            params.append({"name": name, "in": "path", "required": True, "schema": {"type": kind}})
+            schema: dict[str, str] = (
+                {"type": "integer"} if converter == "int" else {"type": "string"}
+            )
+            if converter == "uuid":
+                schema["format"] = "uuid"
+            params.append({"name": name, "in": "path", "required": True, "schema": schema})
         if e.query is not None:
             q = e.query.model_json_schema(ref_template="#/components/schemas/{model}")
             schemas.update(q.pop("$defs", {}))
@@ -283,16 +287,17 @@ def openapi_document(endpoints: Sequence[Endpoint]) -> dict[str, Any]:
         if e.response is None:
             op["responses"]["204"] = {"description": "No content"}
         else:
+            response_schema: dict[str, Any]
             if (e.response, "serialization") in refs:
-                schema = refs[(e.response, "serialization")]
+                response_schema = dict(refs[(e.response, "serialization")])
             else:
-                schema = TypeAdapter(e.response).json_schema(
+                response_schema = TypeAdapter(e.response).json_schema(
                     ref_template="#/components/schemas/{model}"
                 )
-                schemas.update(schema.pop("$defs", {}))
+                schemas.update(response_schema.pop("$defs", {}))
             op["responses"][str(e.status)] = {
                 "description": "OK",
-                "content": {"application/json": {"schema": schema}},
+                "content": {"application/json": {"schema": response_schema}},
             }
         paths.setdefault(e.openapi_path, {})[e.method.lower()] = op
 

@@ -73,3 +73,65 @@ class Tag(Model):
     class Meta:
         table = "tags"
         unique_together = (("kind", "identifier"),)
+
+
+class ScanMethod(StrEnum):
+    qr = "qr"  # camera
+    manual = "manual"  # a code typed by hand: the last resort, always looked at
+    nfc = "nfc"  # a plain NFC tag id (Web NFC)
+    nfc_sun = "nfc_sun"  # an NTAG 424 tap opening /n?e=…&c=…
+    ble = "ble"  # a BLE beacon (static id or Eddystone-EID)
+    gps = "gps"  # position only
+
+
+class Verdict(StrEnum):
+    valid = "valid"
+    suspicious = "suspicious"  # counts only after a supervisor accepts it
+    rejected = "rejected"  # never counts; kept for the record
+
+
+class ReviewStatus(StrEnum):
+    none = "none"
+    pending = "pending"
+    accepted = "accepted"
+    rejected = "rejected"
+
+
+class Scan(Model):
+    # Made on the phone, so an offline scan keeps one id from the tap on.
+    id = fields.UUIDField(primary_key=True)
+    site: fields.ForeignKeyRelation[Site] = fields.ForeignKeyField(
+        "models.Site", related_name="scans", on_delete=fields.RESTRICT
+    )
+    checkpoint: fields.ForeignKeyNullableRelation[Checkpoint] = fields.ForeignKeyField(
+        "models.Checkpoint", related_name="scans", null=True, on_delete=fields.RESTRICT
+    )
+    tag: fields.ForeignKeyNullableRelation[Tag] = fields.ForeignKeyField(
+        "models.Tag", related_name="scans", null=True, on_delete=fields.RESTRICT
+    )
+    guard_id = fields.IntField(db_index=True)
+    device_id = fields.IntField(null=True)
+    method = fields.CharEnumField(ScanMethod, max_length=16)
+    # What was read (code, uid, SUN parameters, EID), for the record; never a key.
+    reading: fields.Field[dict[str, Any]] = fields.JSONField(default=dict)
+    latitude = fields.FloatField(null=True)
+    longitude = fields.FloatField(null=True)
+    accuracy_m = fields.FloatField(null=True)
+    answers: fields.Field[dict[str, Any]] = fields.JSONField(default=dict)
+    client_time = fields.DatetimeField()
+    server_time = fields.DatetimeField()
+    clock_skew_seconds = fields.IntField(default=0)
+    verdict = fields.CharEnumField(Verdict, max_length=16)
+    reasons: fields.Field[list[str]] = fields.JSONField(default=list)
+    review = fields.CharEnumField(ReviewStatus, max_length=16, default=ReviewStatus.none)
+    reviewed_by_id = fields.IntField(null=True)
+    reviewed_at = fields.DatetimeField(null=True)
+    review_note = fields.CharField(max_length=500, default="")
+
+    site_id: int
+    checkpoint_id: int | None
+    tag_id: int | None
+
+    class Meta:
+        table = "scans"
+        indexes = (("guard_id", "client_time"), ("site_id", "review"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from backend.api import Call, Router
+from backend.errors import ValidationFailed
 from backend.models.patrol import Tag
 from backend.routes.organizations import page
 from backend.schemas.common import ListQuery, Page
@@ -11,11 +12,16 @@ from backend.schemas.patrol import (
     CheckpointOut,
     CheckpointPatch,
     CoverageOut,
+    ReviewIn,
+    ScanIn,
+    ScanOut,
+    ScanQuery,
     TagIn,
     TagOut,
     TagPatch,
 )
 from backend.services import patrol as svc
+from backend.services import scans
 
 router = Router("patrol")
 
@@ -115,3 +121,51 @@ async def update_tag(call: Call) -> TagOut:
 async def coverage(call: Call) -> CoverageOut:
     zones, bare = await svc.coverage(call.actor, call.path["site_id"])
     return CoverageOut(zones_without_checkpoints=zones, checkpoints_without_tags=bare)
+
+
+@router.post(
+    "/api/sites/{site_id:int}/scans",
+    summary="Record a checkpoint scan (online; offline scans go through sync)",
+    body=ScanIn,
+    response=ScanOut,
+    status=201,
+)
+async def create_scan(call: Call) -> ScanOut:
+    data: ScanIn = call.body
+    if data.site_id != call.path["site_id"]:
+        raise ValidationFailed("site", fields=[{"field": "site_id", "code": "not_found"}])
+    out = await scans.record_scan(
+        call.actor, data, call.info, call.settings, call.request.app.state.sealer
+    )
+    return ScanOut.model_validate(out)
+
+
+@router.get(
+    "/api/sites/{site_id:int}/scans",
+    summary="Scans of a site, newest first (supervisors: the review queue)",
+    query=ScanQuery,
+    response=Page[ScanOut],
+)
+async def list_scans(call: Call) -> Page[ScanOut]:
+    q: ScanQuery = call.query
+    rows, total = await scans.list_scans(call.actor, call.path["site_id"], q, q.verdict, q.review)
+    return Page[ScanOut](
+        items=[ScanOut.model_validate(scans.scan_out(r)) for r in rows],
+        total=total,
+        limit=q.limit,
+        offset=q.offset,
+    )
+
+
+@router.post(
+    "/api/scans/{scan_id:uuid}/review",
+    summary="Accept or reject a suspicious scan, with a note (audited)",
+    body=ReviewIn,
+    response=ScanOut,
+)
+async def review_scan(call: Call) -> ScanOut:
+    body: ReviewIn = call.body
+    scan = await scans.review_scan(
+        call.actor, str(call.path["scan_id"]), body.decision, body.note, call.info
+    )
+    return ScanOut.model_validate(scans.scan_out(scan))

@@ -18,7 +18,8 @@ router = Router("sync")
     response=PushOut,
 )
 async def push(call: Call) -> PushOut:
-    result = await sync.push(call.actor, call.body, call.info, call.settings)
+    sealer = call.request.app.state.sealer
+    result = await sync.push(call.actor, call.body, call.info, call.settings, sealer)
     return PushOut(
         results=result.results,
         server_time=result.server_time,

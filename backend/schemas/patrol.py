@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints, field_validator
+from pydantic import AwareDatetime, Field, StringConstraints, field_validator
 
-from backend.models.patrol import TagKind
-from backend.schemas.common import Input, Name, Output
+from backend.models.patrol import ReviewStatus, ScanMethod, TagKind, Verdict
+from backend.schemas.common import Input, ListQuery, Name, Output
 
 HexKey = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9A-Fa-f]{32}$")]
 
@@ -100,3 +101,59 @@ class TagOut(Output):
 class CoverageOut(Output):
     zones_without_checkpoints: list[int]
     checkpoints_without_tags: list[int]
+
+
+class Position(Input):
+    latitude: float = Field(ge=-90, le=90)
+    longitude: float = Field(ge=-180, le=180)
+    accuracy_m: float | None = Field(default=None, ge=0, le=100_000)
+
+
+class ScanIn(Input):
+    id: uuid.UUID
+    site_id: int
+    method: ScanMethod
+    code: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+        | None
+    ) = None  # qr, manual
+    uid: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] | None
+    ) = None  # nfc
+    e: Annotated[str, StringConstraints(max_length=64)] | None = None  # nfc_sun
+    c: Annotated[str, StringConstraints(max_length=64)] | None = None  # nfc_sun
+    eid: Annotated[str, StringConstraints(pattern=r"^[0-9A-Fa-f]{16}$")] | None = None  # ble
+    address: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+        | None
+    ) = None  # ble static
+    checkpoint_id: int | None = None  # gps
+    position: Position | None = None
+    answers: dict[Annotated[str, StringConstraints(max_length=32)], bool | str] = Field(
+        default_factory=dict, max_length=12
+    )
+    client_time: AwareDatetime | None = None
+
+
+class ScanOut(Output):
+    id: uuid.UUID
+    site_id: int
+    checkpoint_id: int | None
+    tag_id: int | None
+    guard_id: int
+    method: ScanMethod
+    verdict: Verdict
+    reasons: list[str]
+    review: ReviewStatus
+    client_time: datetime
+    server_time: datetime
+
+
+class ScanQuery(ListQuery):
+    verdict: Verdict | None = None
+    review: ReviewStatus | None = None
+
+
+class ReviewIn(Input):
+    decision: Literal["accepted", "rejected"]
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] = ""

@@ -25,15 +25,28 @@ from backend.http import ClientInfo, field_errors
 from backend.i18n import translate
 from backend.models.sync import AppliedMutation, MutationStatus
 from backend.schemas.duty_log import DutyEntryMutationArgs
+from backend.schemas.patrol import ScanIn
 from backend.schemas.sync import MutationIn, MutationResult, PushIn
-from backend.services import duty_log
+from backend.sealing import Sealer
+from backend.services import duty_log, scans
 from backend.services.bulk import dump_json, existing_ids, insert_rows
 from backend.services.permissions import Actor
 from backend.settings import Settings
 
+
+@dataclass(frozen=True, slots=True)
+class MutationContext:
+    """What a mutation may need beyond its args: who sent it and how, and the server's parts."""
+
+    info: ClientInfo
+    settings: Settings
+    sealer: Sealer
+    clock_skew_seconds: int
+
+
 # Applies a run of consecutive mutations of one name; each outcome is JSON-ready data or an error.
 ApplyMany = Callable[
-    [Actor, list[Any], ClientInfo], Awaitable[Sequence[dict[str, Any] | AnbaoError]]
+    [Actor, list[Any], MutationContext], Awaitable[Sequence[dict[str, Any] | AnbaoError]]
 ]
 
 
@@ -44,14 +57,23 @@ class MutationSpec:
 
 
 async def _duty_log_add(
-    actor: Actor, items: list[DutyEntryMutationArgs], info: ClientInfo
+    actor: Actor, items: list[DutyEntryMutationArgs], ctx: MutationContext
 ) -> Sequence[dict[str, Any] | AnbaoError]:
-    return await duty_log.add_entries(actor, [(a.site_id, a) for a in items], info)
+    return await duty_log.add_entries(actor, [(a.site_id, a) for a in items], ctx.info)
+
+
+async def _patrol_scan(
+    actor: Actor, items: list[ScanIn], ctx: MutationContext
+) -> Sequence[dict[str, Any] | AnbaoError]:
+    return await scans.record_scans(
+        actor, items, ctx.info, ctx.settings, ctx.sealer, ctx.clock_skew_seconds
+    )
 
 
 # Each name maps to the service function the plain API uses, with the same permission checks.
 MUTATIONS: dict[str, MutationSpec] = {
     "duty_log.add": MutationSpec(DutyEntryMutationArgs, _duty_log_add),
+    "patrol.scan": MutationSpec(ScanIn, _patrol_scan),
 }
 
 
@@ -63,20 +85,23 @@ class PushResult:
     clock_skew_flagged: bool
 
 
-async def push(actor: Actor, body: PushIn, info: ClientInfo, settings: Settings) -> PushResult:
+async def push(
+    actor: Actor, body: PushIn, info: ClientInfo, settings: Settings, sealer: Sealer
+) -> PushResult:
     if actor.device is None or actor.device.uid != body.device_id:
         raise DeviceMismatch("push for another device")
     if len(body.mutations) > settings.sync_max_batch:
         raise BatchTooLarge(limit=settings.sync_max_batch)
     now = datetime.now(UTC)
     skew = round((now - body.sent_at).total_seconds()) if body.sent_at else 0
+    ctx = MutationContext(info, settings, sealer, skew)
     try:
-        results = await _apply_batch(actor, body.mutations, info, skew)
+        results = await _apply_batch(actor, body.mutations, ctx)
     except IntegrityError:
         # Another request recorded some of these ids at the same moment (two tabs, a retry
         # racing the original). Everything of this attempt rolled back; the replay now finds
         # the other request's results and answers them as duplicates.
-        results = await _apply_batch(actor, body.mutations, info, skew)
+        results = await _apply_batch(actor, body.mutations, ctx)
     return PushResult(results, now, skew, abs(skew) > settings.sync_max_clock_skew_seconds)
 
 
@@ -125,11 +150,12 @@ Run = tuple[MutationSpec, list[tuple[int, MutationIn, BaseModel]]]
 
 
 async def _apply_batch(
-    actor: Actor, mutations: list[MutationIn], info: ClientInfo, skew: int
+    actor: Actor, mutations: list[MutationIn], ctx: MutationContext
 ) -> list[MutationResult]:
     assert actor.user is not None
     user_id = actor.user.id
-    lang = info.language
+    lang = ctx.info.language
+    skew = ctx.clock_skew_seconds
     found = await existing_ids(AppliedMutation, (m.id for m in mutations))
     existing = (
         {row.id: row for row in await AppliedMutation.filter(id__in=list(found))} if found else {}
@@ -188,7 +214,7 @@ async def _apply_batch(
 
     async with in_transaction():
         for spec, items in runs:
-            outcomes = await spec.apply_many(actor, [args for _, _, args in items], info)
+            outcomes = await spec.apply_many(actor, [args for _, _, args in items], ctx)
             for (i, m, _), outcome in zip(items, outcomes, strict=True):
                 if isinstance(outcome, AnbaoError):
                     if outcome.status >= 500:

@@ -112,6 +112,30 @@ def _revoke_session(env: Env, which: str, role: str) -> tuple[str, Any]:
     return f"/api/auth/sessions/{session_id}", None
 
 
+_SCAN_CLOCK = iter(range(1, 100_000))
+
+
+def _pending_scan(env: Env, which: str) -> str:
+    """A manual (so suspicious, so pending) scan, far enough in time from the last one."""
+    from datetime import UTC, datetime, timedelta
+
+    when = datetime.now(UTC) - timedelta(days=30) + timedelta(minutes=10 * next(_SCAN_CLOCK))
+    site = env.site(which).site.id
+    scan = env.as_superuser(
+        "POST",
+        f"/api/sites/{site}/scans",
+        json={
+            "id": str(uuid.uuid4()),
+            "site_id": site,
+            "method": "manual",
+            "code": env.codes[which],
+            "client_time": when.isoformat(),  # type: ignore[attr-defined]
+        },
+    )
+    assert scan["review"] == "pending", scan
+    return str(scan["id"])
+
+
 def _org(env: Env, which: str) -> int:
     return env.world.org.id if which == "own" else env.world.other_org.id
 
@@ -315,6 +339,21 @@ ROUTES: dict[str, tuple[Builder, dict[str, str]]] = {
         lambda e, w, r: (f"/api/sites/{e.site(w).site.id}/patrol-coverage", None),
         {"own": "401 403 403 403 200 200 200", "foreign": "401 403 404 404 404 404 200"},
     ),
+    "POST /api/sites/{site_id}/scans": (
+        lambda e, w, r: (
+            f"/api/sites/{e.site(w).site.id}/scans",
+            {"id": str(uuid.uuid4()), "site_id": e.site(w).site.id, "method": "qr", "code": "NOPE"},
+        ),
+        {"own": "401 403 403 201 201 201 201", "foreign": "401 403 404 404 404 404 201"},
+    ),
+    "GET /api/sites/{site_id}/scans": (
+        lambda e, w, r: (f"/api/sites/{e.site(w).site.id}/scans", None),
+        {"own": "401 403 403 403 200 200 200", "foreign": "401 403 404 404 404 404 200"},
+    ),
+    "POST /api/scans/{scan_id}/review": (
+        lambda e, w, r: (f"/api/scans/{_pending_scan(e, w)}/review", {"decision": "accepted"}),
+        {"own": "401 403 403 403 200 200 200", "foreign": "401 403 404 404 404 404 200"},
+    ),
     "GET /api/sites/{site_id}/audit": (
         lambda e, w, r: (f"/api/sites/{e.site(w).site.id}/audit", None),
         {"own": "401 403 403 403 200 200 200", "foreign": "401 403 404 404 404 404 200"},
@@ -357,12 +396,16 @@ def test_permission(env: Env, key: str, which: str, role: str) -> None:
             )["id"]
             for w in ("own", "foreign")
         }
-        env.tags = {  # type: ignore[attr-defined]
+        tags = {
             w: env.as_superuser(
-                "POST", f"/api/sites/{env.site(w).site.id}/tags", json={"kind": "qr"}
-            )["id"]
+                "POST",
+                f"/api/sites/{env.site(w).site.id}/tags",
+                json={"kind": "qr", "checkpoint_id": env.checkpoints[w]},  # type: ignore[attr-defined]
+            )
             for w in ("own", "foreign")
         }
+        env.tags = {w: t["id"] for w, t in tags.items()}  # type: ignore[attr-defined]
+        env.codes = {w: t["identifier"] for w, t in tags.items()}  # type: ignore[attr-defined]
     # Revoking is for ever: each case revokes a bridge of its own.
     env.spare_bridges = {  # type: ignore[attr-defined]
         w: env.as_superuser(
