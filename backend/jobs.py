@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from tortoise.context import TortoiseContext
 from tortoise.transactions import in_transaction
 
+from backend.services import rounds
 from backend.services.changes import compact
 from backend.settings import Settings
 
@@ -34,7 +35,19 @@ async def compact_changes(settings: Settings) -> int:
     return await compact(datetime.now(UTC), retention)
 
 
-JOBS = [Job("compact_changes", timedelta(hours=6), compact_changes)]
+async def generate_rounds(_settings: Settings) -> int:
+    return await rounds.generate_rounds(datetime.now(UTC))
+
+
+async def close_rounds(_settings: Settings) -> int:
+    return await rounds.close_rounds(datetime.now(UTC))
+
+
+JOBS = [
+    Job("compact_changes", timedelta(hours=6), compact_changes),
+    Job("generate_rounds", timedelta(minutes=15), generate_rounds),
+    Job("close_rounds", timedelta(minutes=2), close_rounds),
+]
 
 
 @contextlib.asynccontextmanager

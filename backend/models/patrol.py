@@ -135,3 +135,69 @@ class Scan(Model):
     class Meta:
         table = "scans"
         indexes = (("guard_id", "client_time"), ("site_id", "review"))
+
+
+class TourOrder(StrEnum):
+    fixed = "fixed"
+    any = "any"
+
+
+class Tour(Model):
+    id = fields.IntField(primary_key=True)
+    site: fields.ForeignKeyRelation[Site] = fields.ForeignKeyField(
+        "models.Site", related_name="tours", on_delete=fields.RESTRICT
+    )
+    name = fields.CharField(max_length=120)
+    order = fields.CharEnumField(TourOrder, max_length=8, default=TourOrder.any)
+    # Schedule in the site's time zone: ISO weekdays (1 = Monday) on which a run of rounds
+    # starts, from start_time to end_time (an end at or before the start means the next day),
+    # a round every every_minutes, each open for window_minutes.
+    days: fields.Field[list[int]] = fields.JSONField(default=list)
+    start_time = fields.CharField(max_length=5)
+    end_time = fields.CharField(max_length=5)
+    every_minutes = fields.IntField()
+    window_minutes = fields.IntField()
+    # "Not before": the least time between two checkpoints of a round.
+    min_spacing_seconds = fields.IntField(default=0)
+    # Checkpoint ids in patrol order.
+    stops: fields.Field[list[int]] = fields.JSONField(default=list)
+    is_active = fields.BooleanField(default=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    site_id: int
+
+    class Meta:
+        table = "tours"
+        unique_together = (("site", "name"),)
+
+
+class RoundStatus(StrEnum):
+    scheduled = "scheduled"
+    in_progress = "in_progress"
+    ended_early = "ended_early"
+    closed = "closed"
+
+
+class Round(Model):
+    id = fields.IntField(primary_key=True)
+    tour: fields.ForeignKeyRelation[Tour] = fields.ForeignKeyField(
+        "models.Tour", related_name="rounds", on_delete=fields.RESTRICT
+    )
+    site_id = fields.IntField()
+    due_at = fields.DatetimeField()
+    closes_at = fields.DatetimeField(db_index=True)
+    status = fields.CharEnumField(RoundStatus, max_length=16, default=RoundStatus.scheduled)
+    guard_id = fields.IntField(null=True)
+    started_at = fields.DatetimeField(null=True)
+    ended_at = fields.DatetimeField(null=True)
+    end_reason = fields.CharField(max_length=500, default="")
+    # Per checkpoint, in tour order: {"checkpoint_id", "status": pending|done|late|missed,
+    # "scan_id", "at"}
+    stops: fields.Field[list[dict[str, Any]]] = fields.JSONField(default=list)
+
+    tour_id: int
+
+    class Meta:
+        table = "rounds"
+        unique_together = (("tour", "due_at"),)
+        indexes = (("site_id", "due_at"),)

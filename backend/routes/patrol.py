@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from backend.api import Call, Router
 from backend.errors import ValidationFailed
-from backend.models.patrol import Tag
+from backend.models.patrol import Round, Tag
 from backend.routes.organizations import page
 from backend.schemas.common import ListQuery, Page
 from backend.schemas.patrol import (
@@ -12,16 +14,23 @@ from backend.schemas.patrol import (
     CheckpointOut,
     CheckpointPatch,
     CoverageOut,
+    EndRoundIn,
     ReviewIn,
+    RoundOut,
+    RoundQuery,
+    RoundStopOut,
     ScanIn,
     ScanOut,
     ScanQuery,
     TagIn,
     TagOut,
     TagPatch,
+    TourIn,
+    TourOut,
+    TourPatch,
 )
 from backend.services import patrol as svc
-from backend.services import scans
+from backend.services import rounds, scans
 
 router = Router("patrol")
 
@@ -169,3 +178,84 @@ async def review_scan(call: Call) -> ScanOut:
         call.actor, str(call.path["scan_id"]), body.decision, body.note, call.info
     )
     return ScanOut.model_validate(scans.scan_out(scan))
+
+
+def round_out(rnd: Round) -> RoundOut:
+    stops = [RoundStopOut.model_validate(s) for s in rnd.stops]
+    return RoundOut(
+        id=rnd.id,
+        tour_id=rnd.tour_id,
+        site_id=rnd.site_id,
+        due_at=rnd.due_at,
+        closes_at=rnd.closes_at,
+        status=rnd.status.value,
+        guard_id=rnd.guard_id,
+        end_reason=rnd.end_reason,
+        stops=stops,
+        done=sum(s.status in ("done", "late") for s in stops),
+        total=len(stops),
+    )
+
+
+@router.get(
+    "/api/sites/{site_id:int}/tours", summary="Tours of a site (staff)", response=list[TourOut]
+)
+async def list_tours(call: Call) -> list[TourOut]:
+    tours = await rounds.list_tours(call.actor, call.path["site_id"])
+    return [TourOut.model_validate(t) for t in tours]
+
+
+@router.post(
+    "/api/sites/{site_id:int}/tours",
+    summary="Create a tour with its schedule; its rounds are generated at once",
+    body=TourIn,
+    response=TourOut,
+    status=201,
+)
+async def create_tour(call: Call) -> TourOut:
+    tour = await rounds.create_tour(call.actor, call.path["site_id"], call.body, call.info)
+    return TourOut.model_validate(tour)
+
+
+@router.patch(
+    "/api/tours/{tour_id:int}",
+    summary="Rename or deactivate a tour (site admin)",
+    body=TourPatch,
+    response=TourOut,
+)
+async def update_tour(call: Call) -> TourOut:
+    tour = await rounds.update_tour(call.actor, call.path["tour_id"], call.body, call.info)
+    return TourOut.model_validate(tour)
+
+
+@router.get(
+    "/api/sites/{site_id:int}/rounds",
+    summary="Rounds around now, with each checkpoint's state (staff)",
+    query=RoundQuery,
+    response=list[RoundOut],
+)
+async def list_rounds(call: Call) -> list[RoundOut]:
+    rows = await rounds.list_rounds(call.actor, call.path["site_id"], call.query, datetime.now(UTC))
+    return [round_out(r) for r in rows]
+
+
+@router.post(
+    "/api/rounds/{round_id:int}/start", summary="Start a round (a guard on duty)", response=RoundOut
+)
+async def start_round(call: Call) -> RoundOut:
+    rnd = await rounds.start_round(call.actor, call.path["round_id"], call.info, datetime.now(UTC))
+    return round_out(rnd)
+
+
+@router.post(
+    "/api/rounds/{round_id:int}/end",
+    summary="End a round early, with a reason",
+    body=EndRoundIn,
+    response=RoundOut,
+)
+async def end_round(call: Call) -> RoundOut:
+    body: EndRoundIn = call.body
+    rnd = await rounds.end_round(
+        call.actor, call.path["round_id"], body.reason, call.info, datetime.now(UTC)
+    )
+    return round_out(rnd)

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, Field, StringConstraints, field_validator
 
 from backend.models.patrol import ReviewStatus, ScanMethod, TagKind, Verdict
-from backend.schemas.common import Input, ListQuery, Name, Output
+from backend.schemas.common import ClockTime, Input, ListQuery, Name, Output
 
 HexKey = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9A-Fa-f]{32}$")]
 
@@ -157,3 +157,77 @@ class ScanQuery(ListQuery):
 class ReviewIn(Input):
     decision: Literal["accepted", "rejected"]
     note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] = ""
+
+
+def _distinct(values: list[int]) -> list[int]:
+    if len(set(values)) != len(values):
+        raise ValueError("duplicate_key: listed twice")
+    return values
+
+
+Weekday = Annotated[int, Field(ge=1, le=7)]
+
+
+class TourIn(Input):
+    name: Name
+    order: Literal["fixed", "any"] = "any"
+    days: list[Weekday] = Field(min_length=1, max_length=7)
+    start_time: ClockTime
+    end_time: ClockTime
+    every_minutes: int = Field(ge=5, le=1440)
+    window_minutes: int = Field(ge=5, le=1440)
+    min_spacing_seconds: int = Field(default=0, ge=0, le=3600)
+    stops: list[int] = Field(min_length=1, max_length=100)
+
+    _days = field_validator("days")(_distinct)
+    _stops = field_validator("stops")(_distinct)
+
+
+class TourPatch(Input):
+    name: Name | None = None
+    is_active: bool | None = None
+
+
+class TourOut(Output):
+    id: int
+    site_id: int
+    name: str
+    order: str
+    days: list[int]
+    start_time: str
+    end_time: str
+    every_minutes: int
+    window_minutes: int
+    min_spacing_seconds: int
+    stops: list[int]
+    is_active: bool
+
+
+class RoundStopOut(Output):
+    checkpoint_id: int
+    status: Literal["pending", "done", "late", "missed"]
+    scan_id: str | None = None
+    at: datetime | None = None
+
+
+class RoundOut(Output):
+    id: int
+    tour_id: int
+    site_id: int
+    due_at: datetime
+    closes_at: datetime
+    status: str
+    guard_id: int | None
+    end_reason: str
+    stops: list[RoundStopOut]
+    done: int
+    total: int
+
+
+class RoundQuery(Input):
+    hours_back: int = Field(default=12, ge=0, le=24 * 31)
+    hours_ahead: int = Field(default=12, ge=0, le=24 * 7)
+
+
+class EndRoundIn(Input):
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]

@@ -37,7 +37,7 @@ from backend.models.patrol import (
 from backend.schemas.common import ListQuery
 from backend.schemas.patrol import ScanIn
 from backend.sealing import Sealer, SealError
-from backend.services import audit
+from backend.services import audit, rounds
 from backend.services.eid import EidError, resolve_eid
 from backend.services.patrol import tag_purpose
 from backend.services.permissions import MANAGERS, STAFF, Actor, require_site
@@ -341,6 +341,7 @@ async def record_scans(
             await Tag.filter(id=j.tag.id, sun_counter__lt=j.sun_counter).update(
                 sun_counter=j.sun_counter
             )
+        await rounds.credit_scan(scan)
         outcomes.append(scan_out(scan))
     return outcomes
 
@@ -390,6 +391,7 @@ async def review_scan(
         scan.reviewed_at = datetime.now(UTC)
         scan.review_note = note
         await scan.save(update_fields=["review", "reviewed_by_id", "reviewed_at", "review_note"])
+        await rounds.credit_scan(scan)  # an accepted scan now counts
         await audit.record(
             actor,
             info,

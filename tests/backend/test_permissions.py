@@ -136,6 +136,37 @@ def _pending_scan(env: Env, which: str) -> str:
     return str(scan["id"])
 
 
+def _current_round(env: Env, which: str, started: bool = False) -> int:
+    """A round open now, of a tour made for this case (hourly, each open for an hour)."""
+    from datetime import UTC, datetime
+
+    site = env.site(which).site.id
+    tour = env.as_superuser(
+        "POST",
+        f"/api/sites/{site}/tours",
+        json={
+            "name": unique("t"),
+            "days": [1, 2, 3, 4, 5, 6, 7],
+            "start_time": "00:00",
+            "end_time": "00:00",
+            "every_minutes": 60,
+            "window_minutes": 60,
+            "stops": [env.checkpoints[which]],  # type: ignore[attr-defined]
+        },
+    )
+    now = datetime.now(UTC)
+    rounds = env.as_superuser("GET", f"/api/sites/{site}/rounds")
+    current = next(
+        r["id"]
+        for r in rounds
+        if r["tour_id"] == tour["id"]
+        and datetime.fromisoformat(r["due_at"]) <= now < datetime.fromisoformat(r["closes_at"])
+    )
+    if started:
+        env.as_superuser("POST", f"/api/rounds/{current}/start")
+    return int(current)
+
+
 def _org(env: Env, which: str) -> int:
     return env.world.org.id if which == "own" else env.world.other_org.id
 
@@ -354,6 +385,45 @@ ROUTES: dict[str, tuple[Builder, dict[str, str]]] = {
         lambda e, w, r: (f"/api/scans/{_pending_scan(e, w)}/review", {"decision": "accepted"}),
         {"own": "401 403 403 403 200 200 200", "foreign": "401 403 404 404 404 404 200"},
     ),
+    "GET /api/sites/{site_id}/tours": (
+        lambda e, w, r: (f"/api/sites/{e.site(w).site.id}/tours", None),
+        {"own": "401 403 403 200 200 200 200", "foreign": "401 403 404 404 404 404 200"},
+    ),
+    "POST /api/sites/{site_id}/tours": (
+        lambda e, w, r: (
+            f"/api/sites/{e.site(w).site.id}/tours",
+            {
+                "name": unique("tour"),
+                "days": [1],
+                "start_time": "08:00",
+                "end_time": "09:00",
+                "every_minutes": 60,
+                "window_minutes": 30,
+                "stops": [e.checkpoints[w]],
+            },  # type: ignore[attr-defined]
+        ),
+        {"own": "401 403 403 403 403 201 201", "foreign": "401 403 404 404 404 404 201"},
+    ),
+    "PATCH /api/tours/{tour_id}": (
+        lambda e, w, r: (f"/api/tours/{e.tours[w]}", {"is_active": True}),  # type: ignore[attr-defined]
+        {"own": "401 403 403 403 403 200 200", "foreign": "401 403 404 404 404 404 200"},
+    ),
+    "GET /api/sites/{site_id}/rounds": (
+        lambda e, w, r: (f"/api/sites/{e.site(w).site.id}/rounds", None),
+        {"own": "401 403 403 200 200 200 200", "foreign": "401 403 404 404 404 404 200"},
+    ),
+    "POST /api/rounds/{round_id}/start": (
+        lambda e, w, r: (f"/api/rounds/{_current_round(e, w)}/start", None),
+        {"own": "401 403 403 200 200 200 200", "foreign": "401 403 404 404 404 404 200"},
+    ),
+    "POST /api/rounds/{round_id}/end": (
+        # Started by someone else (the superuser): a guard may not end it, a manager may.
+        lambda e, w, r: (
+            f"/api/rounds/{_current_round(e, w, started=True)}/end",
+            {"reason": "fire alarm"},
+        ),
+        {"own": "401 403 403 403 200 200 200", "foreign": "401 403 404 404 404 404 200"},
+    ),
     "GET /api/sites/{site_id}/audit": (
         lambda e, w, r: (f"/api/sites/{e.site(w).site.id}/audit", None),
         {"own": "401 403 403 403 200 200 200", "foreign": "401 403 404 404 404 404 200"},
@@ -405,6 +475,22 @@ def test_permission(env: Env, key: str, which: str, role: str) -> None:
             for w in ("own", "foreign")
         }
         env.tags = {w: t["id"] for w, t in tags.items()}  # type: ignore[attr-defined]
+        env.tours = {  # type: ignore[attr-defined]
+            w: env.as_superuser(
+                "POST",
+                f"/api/sites/{env.site(w).site.id}/tours",
+                json={
+                    "name": unique("tour"),
+                    "days": [1],
+                    "start_time": "08:00",
+                    "end_time": "09:00",
+                    "every_minutes": 60,
+                    "window_minutes": 30,
+                    "stops": [env.checkpoints[w]],  # type: ignore[attr-defined]
+                },
+            )["id"]
+            for w in ("own", "foreign")
+        }
         env.codes = {w: t["identifier"] for w, t in tags.items()}  # type: ignore[attr-defined]
     # Revoking is for ever: each case revokes a bridge of its own.
     env.spare_bridges = {  # type: ignore[attr-defined]

@@ -1,0 +1,218 @@
+"""Tours and rounds on SQLite and PostgreSQL: generated from the schedule, filled by scans,
+closed with every checkpoint done, late or missed."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from backend.services.rounds import LATE_GRACE, close_rounds
+from tests.factories import PASSWORD, World, make_world
+from tests.support import bearer, login, make_settings, run_in_db, running_app
+
+
+@dataclass
+class Env:
+    client: TestClient
+    world: World
+    settings: Any
+    admin: dict[str, str]
+    guard: dict[str, str]
+    cps: list[int]
+    codes: list[str]
+
+    def tour(self, **extra: Any) -> Any:
+        body = {
+            "name": f"Night {uuid.uuid4().hex[:6]}",
+            "days": [1, 2, 3, 4, 5, 6, 7],
+            "start_time": "00:00",
+            "end_time": "00:00",
+            "every_minutes": 60,
+            "window_minutes": 30,
+            "stops": self.cps,
+            **extra,
+        }
+        response = self.client.post(
+            f"/api/sites/{self.world.a.site.id}/tours", headers=self.admin, json=body
+        )
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    def rounds(self, headers: dict[str, str] | None = None) -> list[Any]:
+        response = self.client.get(
+            f"/api/sites/{self.world.a.site.id}/rounds",
+            params={"hours_back": 3, "hours_ahead": 6},
+            headers=headers or self.guard,
+        )
+        assert response.status_code == 200, response.text
+        return list(response.json())
+
+    def scan(self, code: str, when: datetime, method: str = "qr") -> Any:
+        response = self.client.post(
+            f"/api/sites/{self.world.a.site.id}/scans",
+            headers=self.guard,
+            json={
+                "id": str(uuid.uuid4()),
+                "site_id": self.world.a.site.id,
+                "method": method,
+                "code": code,
+                "client_time": when.isoformat(),
+            },
+        )
+        assert response.status_code == 201, response.text
+        return response.json()
+
+
+@pytest.fixture
+def env(database_url: str, tmp_path: Path) -> Iterator[Env]:
+    settings = make_settings(tmp_path, database_url)
+    world = run_in_db(settings, make_world)
+    with running_app(settings) as client:
+        admin = bearer(login(client, "admin_a", PASSWORD)["token"])
+        guard = bearer(login(client, "guard_a", PASSWORD)["token"])
+        site = world.a.site.id
+        cps, codes = [], []
+        for name in ("Gate", "Garage", "Roof"):
+            cp = client.post(
+                f"/api/sites/{site}/checkpoints", headers=admin, json={"name": name}
+            ).json()["id"]
+            cps.append(cp)
+            codes.append(
+                client.post(
+                    f"/api/sites/{site}/tags",
+                    headers=admin,
+                    json={"kind": "qr", "checkpoint_id": cp},
+                ).json()["identifier"]
+            )
+        yield Env(client, world, settings, admin, guard, cps, codes)
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def test_a_new_tour_has_its_rounds_at_once_every_hour(env: Env) -> None:
+    tour = env.tour()
+    rounds = [r for r in env.rounds() if r["tour_id"] == tour["id"]]
+    assert len(rounds) >= 5
+    gaps = {at(b["due_at"]) - at(a["due_at"]) for a, b in itertools.pairwise(rounds)}
+    assert gaps == {timedelta(hours=1)}
+    assert all(at(r["closes_at"]) - at(r["due_at"]) == timedelta(minutes=30) for r in rounds)
+    assert all(r["total"] == 3 and r["done"] == 0 for r in rounds)
+
+
+def test_scans_fill_a_round_and_closing_marks_done_late_and_missed(env: Env) -> None:
+    tour = env.tour()
+    past = next(r for r in env.rounds() if r["tour_id"] == tour["id"])
+    due, closes = at(past["due_at"]), at(past["closes_at"])
+    env.scan(env.codes[0], due + timedelta(minutes=5))
+    env.scan(env.codes[1], closes + timedelta(minutes=5))  # after the window, within grace
+    run_in_db(env.settings, lambda: close_rounds(closes + LATE_GRACE + timedelta(seconds=1)))
+    done = next(r for r in env.rounds() if r["id"] == past["id"])
+    assert done["status"] == "closed"
+    assert [s["status"] for s in done["stops"]] == ["done", "late", "missed"]
+    assert done["done"] == 2 and done["stops"][0]["scan_id"]
+
+
+def test_rejected_and_unreviewed_suspicious_scans_do_not_count(env: Env) -> None:
+    tour = env.tour()
+    rnd = next(r for r in env.rounds() if r["tour_id"] == tour["id"])
+    t = at(rnd["due_at"]) + timedelta(minutes=1)
+    env.scan("NO-SUCH-TAG", t)
+    manual = env.scan(env.codes[0], t + timedelta(minutes=1), method="manual")
+    assert manual["verdict"] == "suspicious"
+    assert next(r for r in env.rounds() if r["id"] == rnd["id"])["done"] == 0
+    sup = bearer(login(env.client, "supervisor_a", PASSWORD)["token"])
+    env.client.post(f"/api/scans/{manual['id']}/review", headers=sup, json={"decision": "accepted"})
+    after = next(r for r in env.rounds() if r["id"] == rnd["id"])
+    assert [s["status"] for s in after["stops"]] == ["done", "pending", "pending"]
+
+
+def test_a_fixed_order_tour_takes_checkpoints_in_order(env: Env) -> None:
+    tour = env.tour(order="fixed")
+    rnd = next(r for r in env.rounds() if r["tour_id"] == tour["id"])
+    t = at(rnd["due_at"])
+    env.scan(env.codes[1], t + timedelta(minutes=1))  # the garage before the gate
+    assert next(r for r in env.rounds() if r["id"] == rnd["id"])["done"] == 0
+    env.scan(env.codes[0], t + timedelta(minutes=4))
+    env.scan(env.codes[1], t + timedelta(minutes=8))
+    got = next(r for r in env.rounds() if r["id"] == rnd["id"])
+    assert [s["status"] for s in got["stops"]] == ["done", "done", "pending"]
+
+
+def test_start_and_end_a_round(env: Env) -> None:
+    tour = env.tour(start_time="00:00", end_time="00:00", every_minutes=10, window_minutes=10)
+    from datetime import UTC
+
+    now = datetime.now(UTC)
+    rounds = [r for r in env.rounds() if r["tour_id"] == tour["id"]]
+    current = next(r for r in rounds if at(r["due_at"]) <= now < at(r["closes_at"]))
+    future = next(r for r in rounds if at(r["due_at"]) > now + timedelta(minutes=30))
+    late = env.client.post(f"/api/rounds/{future['id']}/start", headers=env.guard)
+    assert late.status_code == 409
+    started = env.client.post(f"/api/rounds/{current['id']}/start", headers=env.guard)
+    assert started.status_code == 200 and started.json()["status"] == "in_progress"
+    other = bearer(login(env.client, "guard2_a", PASSWORD)["token"])
+    assert (
+        env.client.post(
+            f"/api/rounds/{current['id']}/end", headers=other, json={"reason": "mine now"}
+        ).status_code
+        == 403
+    )
+    no_reason = env.client.post(
+        f"/api/rounds/{current['id']}/end", headers=env.guard, json={"reason": "  "}
+    )
+    assert no_reason.status_code == 422
+    ended = env.client.post(
+        f"/api/rounds/{current['id']}/end",
+        headers=env.guard,
+        json={"reason": "电梯困人，需要处理 person stuck in lift"},
+    )
+    assert ended.status_code == 200 and ended.json()["status"] == "ended_early"
+    assert ended.json()["end_reason"].startswith("电梯困人")
+
+
+@pytest.mark.parametrize(
+    ("patch", "field"),
+    [
+        ({"days": [0]}, "days.0"),
+        ({"days": [1, 1]}, "days"),
+        ({"stops": []}, "stops"),
+        ({"every_minutes": 1}, "every_minutes"),
+        ({"start_time": "24:00"}, "start_time"),
+        ({"stops": "foreign"}, "stops.0"),
+    ],
+)
+def test_bad_tours_are_refused(env: Env, patch: dict[str, Any], field: str) -> None:
+    if patch.get("stops") == "foreign":
+        root = bearer(login(env.client, "root", PASSWORD)["token"])
+        other = env.client.post(
+            f"/api/sites/{env.world.b.site.id}/checkpoints",
+            headers=root,
+            json={"name": "Elsewhere"},
+        ).json()["id"]
+        patch = {"stops": [other]}
+    body = {
+        "name": "Bad",
+        "days": [1],
+        "start_time": "08:00",
+        "end_time": "18:00",
+        "every_minutes": 60,
+        "window_minutes": 30,
+        "stops": env.cps,
+        **patch,
+    }
+    response = env.client.post(
+        f"/api/sites/{env.world.a.site.id}/tours", headers=env.admin, json=body
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["details"]["fields"][0]["field"] == field
+    assert env.client.get(f"/api/sites/{env.world.a.site.id}/tours", headers=env.admin).json() == []
