@@ -11,7 +11,7 @@ from typing import Any
 
 from tortoise.context import TortoiseContext
 
-from backend.db import apply_migrations, make_migrations, open_database, pending_migrations
+from backend.db import apply_migrations, bound, make_migrations, open_database, pending_migrations
 from backend.errors import AnbaoError
 from backend.settings import Settings, load_settings
 
@@ -19,7 +19,7 @@ from backend.settings import Settings, load_settings
 async def _with_db(settings: Settings, work: Callable[[TortoiseContext], Awaitable[int]]) -> int:
     ctx = await open_database(settings)
     try:
-        with ctx:
+        with bound(ctx):
             return await work(ctx)
     finally:
         await ctx.close_connections()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from tortoise.context import TortoiseContext
+from tortoise.context import TortoiseContext, _current_context
 from tortoise.migrations.autodetector import MigrationAutodetector
 from tortoise.migrations.executor import MigrationExecutor
 
@@ -66,10 +68,25 @@ def tortoise_config(settings: Settings) -> dict[str, Any]:
     }
 
 
+@contextlib.contextmanager
+def bound(ctx: TortoiseContext) -> Iterator[TortoiseContext]:
+    """Make `ctx` the current Tortoise context for the code inside, in this task only.
+
+    TortoiseContext's own `with ctx:` keeps its reset token on the shared context object, so
+    two tasks entering it at once (two requests, a request and a job) trip over each other's
+    token. This keeps the token on the stack of the task that set it.
+    """
+    token = _current_context.set(ctx)
+    try:
+        yield ctx
+    finally:
+        _current_context.reset(token)
+
+
 async def open_database(settings: Settings) -> TortoiseContext:
     """A Tortoise context owned by the caller (the app's lifespan, the CLI, a test)."""
     ctx = TortoiseContext()
-    with ctx:
+    with bound(ctx):
         await ctx.init(config=tortoise_config(settings))
     return ctx
 
@@ -77,7 +94,7 @@ async def open_database(settings: Settings) -> TortoiseContext:
 async def pending_migrations(ctx: TortoiseContext) -> list[str]:
     """Names of migrations in the code that the database has not applied."""
     config = tortoise_config_from_ctx(ctx)
-    with ctx:
+    with bound(ctx):
         executor = MigrationExecutor(ctx.db(), config)
         try:
             plan = await executor.plan()
@@ -96,7 +113,7 @@ async def apply_migrations(ctx: TortoiseContext) -> list[str]:
         if event == "apply_done":
             applied.append(f"{app_label}.{name}")
 
-    with ctx:
+    with bound(ctx):
         executor = MigrationExecutor(ctx.db(), tortoise_config_from_ctx(ctx))
         await executor.migrate(progress=progress)
     return applied
@@ -104,7 +121,7 @@ async def apply_migrations(ctx: TortoiseContext) -> list[str]:
 
 async def make_migrations(ctx: TortoiseContext, name: str | None = None) -> list[Path]:
     """Write migration files for model changes (a developer command)."""
-    with ctx:
+    with bound(ctx):
         assert ctx.apps is not None
         detector = MigrationAutodetector(ctx.apps, tortoise_config_from_ctx(ctx))
         writers = await detector.changes()
@@ -130,7 +147,7 @@ def tortoise_config_from_ctx(ctx: TortoiseContext) -> dict[str, dict[str, Any]]:
 
 
 async def ping(ctx: TortoiseContext) -> None:
-    with ctx:
+    with bound(ctx):
         try:
             await ctx.db().execute_query("SELECT 1")
         except Exception as exc:

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from backend.db import bound
 from backend.errors import (
     AnbaoError,
     MethodNotAllowed,
@@ -143,7 +144,7 @@ class RequestContextMiddleware:
             if ctx is None:
                 await self.app(scope, receive, send_with_id)
             else:
-                with ctx:
+                with bound(ctx):
                     await self.app(scope, receive, send_with_id)
         finally:
             request_id_var.reset(token)

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from tortoise.context import TortoiseContext
 from tortoise.transactions import in_transaction
 
+from backend.db import bound
 from backend.services import rounds
 from backend.services.changes import compact
 from backend.settings import Settings
@@ -36,7 +37,9 @@ async def compact_changes(settings: Settings) -> int:
 
 
 async def generate_rounds(_settings: Settings) -> int:
-    return await rounds.generate_rounds(datetime.now(UTC))
+    now = datetime.now(UTC)
+    await rounds.expire_hotspots(now)
+    return await rounds.generate_rounds(now)
 
 
 async def close_rounds(_settings: Settings) -> int:
@@ -90,7 +93,7 @@ class JobRunner:
         await asyncio.sleep(random.uniform(0.05, 0.2) * period)
         while True:
             try:
-                with self.ctx:
+                with bound(self.ctx):
                     handled = await run_once(job, self.settings)
                 if handled:
                     log.info("job %s handled %d", job.name, handled)

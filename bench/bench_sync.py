@@ -23,7 +23,7 @@ from typing import Any
 from starlette.testclient import TestClient
 
 from backend.app import create_app
-from backend.db import apply_migrations, open_database
+from backend.db import apply_migrations, bound, open_database
 from backend.settings import Settings
 
 MUTATIONS = 10_000
@@ -50,7 +50,7 @@ def _prepare(settings: Settings) -> None:
         ctx = await open_database(settings)
         try:
             await apply_migrations(ctx)
-            with ctx:
+            with bound(ctx):
                 await make_world()
         finally:
             await ctx.close_connections()

@@ -161,6 +161,9 @@ class Tour(Model):
     min_spacing_seconds = fields.IntField(default=0)
     # Checkpoint ids in patrol order.
     stops: fields.Field[list[int]] = fields.JSONField(default=list)
+    # A hotspot: extra rounds over one zone's checkpoints until a date (after a complaint).
+    hotspot_zone_id = fields.IntField(null=True)
+    expires_at = fields.DatetimeField(null=True)
     is_active = fields.BooleanField(default=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 

@@ -15,6 +15,7 @@ from backend.schemas.patrol import (
     CheckpointPatch,
     CoverageOut,
     EndRoundIn,
+    HotspotIn,
     ReviewIn,
     RoundOut,
     RoundQuery,
@@ -128,8 +129,12 @@ async def update_tag(call: Call) -> TagOut:
     response=CoverageOut,
 )
 async def coverage(call: Call) -> CoverageOut:
-    zones, bare = await svc.coverage(call.actor, call.path["site_id"])
-    return CoverageOut(zones_without_checkpoints=zones, checkpoints_without_tags=bare)
+    zones, bare, untoured = await svc.coverage(call.actor, call.path["site_id"])
+    return CoverageOut(
+        zones_without_checkpoints=zones,
+        checkpoints_without_tags=bare,
+        checkpoints_in_no_tour=untoured,
+    )
 
 
 @router.post(
@@ -259,3 +264,17 @@ async def end_round(call: Call) -> RoundOut:
         call.actor, call.path["round_id"], body.reason, call.info, datetime.now(UTC)
     )
     return round_out(rnd)
+
+
+@router.post(
+    "/api/sites/{site_id:int}/hotspots",
+    summary="Extra rounds over a zone for some days (supervisor), on guards' schedules",
+    body=HotspotIn,
+    response=TourOut,
+    status=201,
+)
+async def create_hotspot(call: Call) -> TourOut:
+    tour = await rounds.create_hotspot(
+        call.actor, call.path["site_id"], call.body, call.info, datetime.now(UTC)
+    )
+    return TourOut.model_validate(tour)

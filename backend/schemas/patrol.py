@@ -101,6 +101,7 @@ class TagOut(Output):
 class CoverageOut(Output):
     zones_without_checkpoints: list[int]
     checkpoints_without_tags: list[int]
+    checkpoints_in_no_tour: list[int]
 
 
 class Position(Input):
@@ -200,7 +201,19 @@ class TourOut(Output):
     window_minutes: int
     min_spacing_seconds: int
     stops: list[int]
+    hotspot_zone_id: int | None = None
+    expires_at: datetime | None = None
     is_active: bool
+
+
+class HotspotIn(Input):
+    zone_id: int
+    days: int = Field(ge=1, le=90)
+    every_minutes: int = Field(default=60, ge=15, le=1440)
+    window_minutes: int = Field(default=30, ge=5, le=1440)
+    start_time: ClockTime = "00:00"
+    end_time: ClockTime = "00:00"
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
 
 
 class RoundStopOut(Output):

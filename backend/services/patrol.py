@@ -11,7 +11,7 @@ from tortoise.transactions import in_transaction
 from backend.errors import DuplicateName, NotFound, ValidationFailed
 from backend.http import ClientInfo
 from backend.models.organizations import Zone
-from backend.models.patrol import Checkpoint, Tag, TagKind
+from backend.models.patrol import Checkpoint, Tag, TagKind, Tour
 from backend.models.users import Role
 from backend.schemas.common import ListQuery
 from backend.schemas.patrol import CheckpointIn, CheckpointPatch, TagIn, TagPatch
@@ -231,8 +231,9 @@ async def update_tag(actor: Actor, tag_id: int, patch: TagPatch, info: ClientInf
     return tag
 
 
-async def coverage(actor: Actor, site_id: int) -> tuple[list[int], list[int]]:
-    """Zones with no active checkpoint, and active checkpoints with no active tag."""
+async def coverage(actor: Actor, site_id: int) -> tuple[list[int], list[int], list[int]]:
+    """Zones with no active checkpoint, active checkpoints with no active tag, and active
+    checkpoints that no active (non-hotspot) tour includes."""
     require_site(actor, site_id, MANAGERS)
     covered = await Checkpoint.filter(site_id=site_id, is_active=True).values_list(
         "zone_id", flat=True
@@ -252,4 +253,19 @@ async def coverage(actor: Actor, site_id: int) -> tuple[list[int], list[int]]:
         .order_by("id")
         .values_list("id", flat=True)
     )
-    return [int(z) for z in zones], [int(c) for c in bare]  # type: ignore[call-overload]
+    toured: set[int] = set()
+    for stops in await Tour.filter(
+        site_id=site_id, is_active=True, hotspot_zone_id=None
+    ).values_list("stops", flat=True):
+        toured.update(stops)
+    active = (
+        await Checkpoint.filter(site_id=site_id, is_active=True)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+    untoured = [int(c) for c in active if c not in toured]  # type: ignore[call-overload,comparison-overlap]
+    return (
+        [int(z) for z in zones],  # type: ignore[call-overload]
+        [int(c) for c in bare],  # type: ignore[call-overload]
+        untoured,
+    )

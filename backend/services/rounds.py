@@ -3,6 +3,7 @@ scans, and closed by a job that marks every checkpoint done, late or missed."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -11,9 +12,10 @@ from tortoise.transactions import in_transaction
 
 from backend.errors import Conflict, DuplicateName, NotFound, ValidationFailed
 from backend.http import ClientInfo
+from backend.models.organizations import Zone
 from backend.models.patrol import Checkpoint, Round, RoundStatus, Scan, Tour, TourOrder, Verdict
 from backend.models.users import Role
-from backend.schemas.patrol import RoundQuery, TourIn, TourPatch
+from backend.schemas.patrol import HotspotIn, RoundQuery, TourIn, TourPatch
 from backend.services import audit
 from backend.services.listing import apply_patch
 from backend.services.organizations import active_site
@@ -99,6 +101,68 @@ async def update_tour(actor: Actor, tour_id: int, patch: TourPatch, info: Client
             after=after,
         )
     return tour
+
+
+async def create_hotspot(
+    actor: Actor, site_id: int, data: HotspotIn, info: ClientInfo, now: datetime
+) -> Tour:
+    """Extra rounds over one zone's checkpoints, every day until the hotspot expires."""
+    require_site(actor, site_id, (Role.admin, Role.supervisor))
+    site = await active_site(site_id)
+    zone = await Zone.get_or_none(id=data.zone_id, site_id=site.id, is_active=True)
+    if zone is None:
+        raise _invalid("zone_id", "not_found")
+    stops = (
+        await Checkpoint.filter(zone_id=zone.id, is_active=True)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+    if not stops:
+        raise _invalid("zone_id", "no_checkpoints")
+    expires = now + timedelta(days=data.days)
+    local_day = now.astimezone(ZoneInfo(site.timezone)).strftime("%Y-%m-%d")
+    async with in_transaction():
+        tour = await Tour.create(
+            site=site,
+            name=f"{zone.name} · {local_day} · {uuid.uuid4().hex[:4]}",
+            order=TourOrder.any,
+            days=[1, 2, 3, 4, 5, 6, 7],
+            start_time=data.start_time,
+            end_time=data.end_time,
+            every_minutes=data.every_minutes,
+            window_minutes=data.window_minutes,
+            stops=list(stops),
+            hotspot_zone_id=zone.id,
+            expires_at=expires,
+        )
+        await audit.record(
+            actor,
+            info,
+            "hotspot.created",
+            "tour",
+            tour.id,
+            site_id=site.id,
+            after={
+                "zone_id": zone.id,
+                "days": data.days,
+                "every_minutes": data.every_minutes,
+                "note": data.note,
+            },
+        )
+    await generate_rounds(now, tour_ids=[tour.id])
+    return tour
+
+
+async def expire_hotspots(now: datetime) -> int:
+    """Hotspot tours past their date stop making rounds."""
+    expired = await Tour.filter(is_active=True, expires_at__lte=now).values_list("id", flat=True)
+    if not expired:
+        return 0
+    await Tour.filter(id__in=list(expired)).update(is_active=False)
+    await Round.filter(
+        tour_id__in=list(expired), status=RoundStatus.scheduled, due_at__gt=now
+    ).delete()
+    return len(expired)
 
 
 async def generate_rounds(now: datetime, tour_ids: list[int] | None = None) -> int:

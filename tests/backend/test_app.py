@@ -53,3 +53,34 @@ def test_a_failing_requests_json_log_line_carries_its_request_id(
     failure = next(p for p in parsed if p["message"].startswith("unhandled error"))
     assert failure["request_id"] == "req-12345678" and "RuntimeError" in failure["exception"]
     assert parsed[-1]["request_id"] == "-"
+
+
+def test_concurrent_requests_and_jobs_share_the_database_safely(
+    sqlite_url: str, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """Tortoise's own `with ctx:` keeps one reset token per context object, so concurrent
+    tasks broke each other (500s under load); backend.db.bound keeps it per task."""
+    import asyncio
+    from datetime import timedelta
+
+    import httpx2
+
+    from backend import app as app_module
+    from backend.jobs import Job
+    from backend.models.sync import Change
+
+    async def tick(_settings: object) -> int:
+        await Change.all().count()
+        return 0
+
+    monkeypatch.setattr(app_module, "JOBS", [Job("tick", timedelta(milliseconds=5), tick)])
+    with running_app(make_settings(tmp_path, sqlite_url)) as client:
+
+        async def many() -> list[int]:
+            transport = httpx2.ASGITransport(app=client.app)
+            async with httpx2.AsyncClient(transport=transport, base_url="http://t") as c:
+                answers = await asyncio.gather(*(c.get("/api/health") for _ in range(60)))
+            return [a.status_code for a in answers]
+
+        codes = client.portal.call(many)  # type: ignore[union-attr]
+    assert codes == [200] * 60

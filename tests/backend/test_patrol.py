@@ -224,7 +224,11 @@ def test_coverage_names_uncovered_zones_and_untagged_checkpoints(app: Any) -> No
         json={"name": "Gate", "zone_id": world.a.zone.id},
     ).json()["id"]
     cov = client.get(f"/api/sites/{site}/patrol-coverage", headers=admin).json()
-    assert cov == {"zones_without_checkpoints": [other_zone], "checkpoints_without_tags": [cp]}
+    assert cov == {
+        "zones_without_checkpoints": [other_zone],
+        "checkpoints_without_tags": [cp],
+        "checkpoints_in_no_tour": [cp],
+    }
     tag = client.post(
         f"/api/sites/{site}/tags", headers=admin, json={"kind": "qr", "checkpoint_id": cp}
     ).json()

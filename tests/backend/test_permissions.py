@@ -424,6 +424,13 @@ ROUTES: dict[str, tuple[Builder, dict[str, str]]] = {
         ),
         {"own": "401 403 403 403 200 200 200", "foreign": "401 403 404 404 404 404 200"},
     ),
+    "POST /api/sites/{site_id}/hotspots": (
+        lambda e, w, r: (
+            f"/api/sites/{e.site(w).site.id}/hotspots",
+            {"zone_id": e.site(w).zone.id, "days": 1, "every_minutes": 720},
+        ),
+        {"own": "401 403 403 403 201 201 201", "foreign": "401 403 404 404 404 404 201"},
+    ),
     "GET /api/sites/{site_id}/audit": (
         lambda e, w, r: (f"/api/sites/{e.site(w).site.id}/audit", None),
         {"own": "401 403 403 403 200 200 200", "foreign": "401 403 404 404 404 404 200"},
@@ -462,7 +469,9 @@ def test_permission(env: Env, key: str, which: str, role: str) -> None:
     if not hasattr(env, "checkpoints"):
         env.checkpoints = {  # type: ignore[attr-defined]
             w: env.as_superuser(
-                "POST", f"/api/sites/{env.site(w).site.id}/checkpoints", json={"name": unique("c")}
+                "POST",
+                f"/api/sites/{env.site(w).site.id}/checkpoints",
+                json={"name": unique("c"), "zone_id": env.site(w).zone.id},
             )["id"]
             for w in ("own", "foreign")
         }

@@ -216,3 +216,53 @@ def test_bad_tours_are_refused(env: Env, patch: dict[str, Any], field: str) -> N
     assert response.status_code == 422, response.text
     assert response.json()["error"]["details"]["fields"][0]["field"] == field
     assert env.client.get(f"/api/sites/{env.world.a.site.id}/tours", headers=env.admin).json() == []
+
+
+def test_a_hotspot_adds_rounds_over_a_zone_until_it_expires(env: Env) -> None:
+    from backend.services.rounds import expire_hotspots, generate_rounds
+
+    site = env.world.a.site.id
+    zone = env.world.a.zone.id
+    for cp in env.cps[:2]:
+        env.client.patch(f"/api/checkpoints/{cp}", headers=env.admin, json={"zone_id": zone})
+    sup = bearer(login(env.client, "supervisor_a", PASSWORD)["token"])
+    made = env.client.post(
+        f"/api/sites/{site}/hotspots",
+        headers=sup,
+        json={
+            "zone_id": zone,
+            "days": 3,
+            "every_minutes": 30,
+            "window_minutes": 20,
+            "note": "resident complaint: loitering at the gate",
+        },
+    )
+    assert made.status_code == 201, made.text
+    hotspot = made.json()
+    assert hotspot["stops"] == env.cps[:2] and hotspot["hotspot_zone_id"] == zone
+    theirs = [r for r in env.rounds() if r["tour_id"] == hotspot["id"]]
+    assert len(theirs) >= 10  # every half hour on the guards' schedule
+    expires = at(hotspot["expires_at"])
+    after = expires + timedelta(hours=1)
+    assert run_in_db(env.settings, lambda: expire_hotspots(after)) == 1
+    assert run_in_db(env.settings, lambda: generate_rounds(after, [hotspot["id"]])) == 0
+    guard_try = env.client.post(
+        f"/api/sites/{site}/hotspots", headers=env.guard, json={"zone_id": zone, "days": 1}
+    )
+    assert guard_try.status_code == 403
+    empty_zone = env.client.post(
+        f"/api/sites/{site}/zones", headers=env.admin, json={"name": "Empty"}
+    ).json()["id"]
+    refused = env.client.post(
+        f"/api/sites/{site}/hotspots", headers=sup, json={"zone_id": empty_zone, "days": 1}
+    )
+    assert refused.json()["error"]["details"]["fields"][0]["code"] == "no_checkpoints"
+
+
+def test_coverage_lists_checkpoints_no_tour_includes(env: Env) -> None:
+    site = env.world.a.site.id
+    before = env.client.get(f"/api/sites/{site}/patrol-coverage", headers=env.admin).json()
+    assert before["checkpoints_in_no_tour"] == env.cps
+    env.tour(stops=env.cps[:2])
+    after = env.client.get(f"/api/sites/{site}/patrol-coverage", headers=env.admin).json()
+    assert after["checkpoints_in_no_tour"] == env.cps[2:]
