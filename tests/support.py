@@ -17,7 +17,7 @@ import asyncpg
 from starlette.testclient import TestClient
 
 from backend.app import create_app
-from backend.db import apply_migrations, open_database
+from backend.db import apply_migrations, bound, open_database
 from backend.settings import Settings
 
 PG_URL = os.environ.get("ANBAO_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
@@ -147,7 +147,7 @@ def run_in_db(settings: Settings, coro_fn: Any) -> Any:
     async def go() -> Any:
         ctx = await open_database(settings)
         try:
-            with ctx:
+            with bound(ctx):
                 return await coro_fn()
         finally:
             await ctx.close_connections()
