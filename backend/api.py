@@ -71,6 +71,7 @@ class Endpoint:
     response: Any = None
     status: int = 200
     description: str = ""
+    media_type: str = "application/json"
     _adapter: TypeAdapter[Any] | None = field(default=None, repr=False)
 
     @property
@@ -98,6 +99,7 @@ class Router:
         query: type[BaseModel] | None = None,
         response: Any = None,
         status: int = 200,
+        media_type: str = "application/json",
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.endpoints.append(
@@ -113,6 +115,7 @@ class Router:
                     response=response,
                     status=status,
                     description=(handler.__doc__ or "").strip(),
+                    media_type=media_type,
                 )
             )
             return handler
@@ -284,7 +287,12 @@ def openapi_document(endpoints: Sequence[Endpoint]) -> dict[str, Any]:
             }
         if e.auth != "public":
             op["security"] = [{"session": []}, {"bearer": []}]
-        if e.response is None:
+        if e.media_type != "application/json":
+            op["responses"][str(e.status)] = {
+                "description": "A stream",
+                "content": {e.media_type: {"schema": {"type": "string"}}},
+            }
+        elif e.response is None:
             op["responses"]["204"] = {"description": "No content"}
         else:
             response_schema: dict[str, Any]

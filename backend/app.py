@@ -14,6 +14,7 @@ from tortoise.context import TortoiseContext
 from backend.api import Endpoint, build_routes, openapi_document
 from backend.db import open_database, pending_migrations
 from backend.errors import AnbaoError, NotMigrated
+from backend.events import EventBus
 from backend.http import (
     BodyLimitMiddleware,
     RequestContextMiddleware,
@@ -56,6 +57,7 @@ def all_endpoints() -> list[Endpoint]:
 
 def create_app(settings: Settings, *, check_migrations: bool = True) -> Starlette:
     endpoints = all_endpoints()
+    bus = EventBus()
     holder: dict[str, TortoiseContext | None] = {"ctx": None}
 
     @contextlib.asynccontextmanager
@@ -71,7 +73,7 @@ def create_app(settings: Settings, *, check_migrations: bool = True) -> Starlett
                     )
             holder["ctx"] = ctx
             app.state.db = ctx
-            runner = JobRunner(ctx, settings, JOBS if settings.jobs_enabled else [])
+            runner = JobRunner(ctx, settings, JOBS if settings.jobs_enabled else [], bus)
             runner.start()
             try:
                 yield
@@ -102,6 +104,7 @@ def create_app(settings: Settings, *, check_migrations: bool = True) -> Starlett
     app.router.default = static if static is not None else pwa.not_built
     app.state.settings = settings
     app.state.sealer = settings.sealer()
+    app.state.bus = bus
     app.state.openapi = openapi_document(endpoints)
     app.state.endpoints = endpoints
     return app

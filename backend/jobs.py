@@ -17,6 +17,7 @@ from tortoise.context import TortoiseContext
 from tortoise.transactions import in_transaction
 
 from backend.db import bound
+from backend.events import Event, EventBus
 from backend.services import rounds
 from backend.services.changes import compact
 from backend.settings import Settings
@@ -28,22 +29,38 @@ log = logging.getLogger("anbao.jobs")
 class Job:
     name: str
     every: timedelta
-    run: Callable[[Settings], Awaitable[int]]  # returns how many things it handled
+    # Returns how many things it handled; may publish live events on the bus.
+    run: Callable[[Settings, EventBus], Awaitable[int]]
 
 
-async def compact_changes(settings: Settings) -> int:
+async def compact_changes(settings: Settings, _bus: EventBus) -> int:
     retention = timedelta(days=settings.sync_tombstone_retention_days)
     return await compact(datetime.now(UTC), retention)
 
 
-async def generate_rounds(_settings: Settings) -> int:
+async def generate_rounds(_settings: Settings, _bus: EventBus) -> int:
     now = datetime.now(UTC)
     await rounds.expire_hotspots(now)
     return await rounds.generate_rounds(now)
 
 
-async def close_rounds(_settings: Settings) -> int:
-    return await rounds.close_rounds(datetime.now(UTC))
+async def close_rounds(_settings: Settings, bus: EventBus) -> int:
+    closed = await rounds.close_rounds(datetime.now(UTC))
+    for rnd in closed:
+        missed = [s["checkpoint_id"] for s in rnd.stops if s["status"] == "missed"]
+        bus.publish(
+            Event(
+                rnd.site_id,
+                "round.closed",
+                {
+                    "round_id": rnd.id,
+                    "tour_id": rnd.tour_id,
+                    "missed": missed,
+                    "late": [s["checkpoint_id"] for s in rnd.stops if s["status"] == "late"],
+                },
+            )
+        )
+    return len(closed)
 
 
 JOBS = [
@@ -65,17 +82,19 @@ async def exclusive(name: str) -> AsyncIterator[bool]:
         yield bool(rows[0]["ok"])
 
 
-async def run_once(job: Job, settings: Settings) -> int | None:
+async def run_once(job: Job, settings: Settings, bus: EventBus | None = None) -> int | None:
     """Run the job if no other process is running it; None when it was skipped."""
     async with exclusive(job.name) as mine:
         if not mine:
             return None
-        return await job.run(settings)
+        return await job.run(settings, bus or EventBus())
 
 
 class JobRunner:
-    def __init__(self, ctx: TortoiseContext, settings: Settings, jobs: list[Job]) -> None:
-        self.ctx, self.settings, self.jobs = ctx, settings, jobs
+    def __init__(
+        self, ctx: TortoiseContext, settings: Settings, jobs: list[Job], bus: EventBus
+    ) -> None:
+        self.ctx, self.settings, self.jobs, self.bus = ctx, settings, jobs, bus
         self.tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
@@ -94,7 +113,7 @@ class JobRunner:
         while True:
             try:
                 with bound(self.ctx):
-                    handled = await run_once(job, self.settings)
+                    handled = await run_once(job, self.settings, self.bus)
                 if handled:
                     log.info("job %s handled %d", job.name, handled)
             except Exception:

@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+
+import orjson
+from starlette.responses import Response, StreamingResponse
 
 from backend.api import Call, Router
 from backend.errors import ValidationFailed
+from backend.events import Event
 from backend.models.patrol import Round, Tag
 from backend.routes.organizations import page
 from backend.schemas.common import ListQuery, Page
 from backend.schemas.patrol import (
+    BoardOut,
     CheckpointIn,
     CheckpointOut,
     CheckpointPatch,
     CoverageOut,
     EndRoundIn,
+    GuardLastScan,
     HotspotIn,
     ReviewIn,
     RoundOut,
@@ -30,8 +38,10 @@ from backend.schemas.patrol import (
     TourOut,
     TourPatch,
 )
+from backend.services import board as board_svc
 from backend.services import patrol as svc
 from backend.services import rounds, scans
+from backend.services.permissions import MANAGERS, require_site
 
 router = Router("patrol")
 
@@ -151,6 +161,7 @@ async def create_scan(call: Call) -> ScanOut:
     out = await scans.record_scan(
         call.actor, data, call.info, call.settings, call.request.app.state.sealer
     )
+    _publish(call, data.site_id, "scan.recorded", out)
     return ScanOut.model_validate(out)
 
 
@@ -182,6 +193,7 @@ async def review_scan(call: Call) -> ScanOut:
     scan = await scans.review_scan(
         call.actor, str(call.path["scan_id"]), body.decision, body.note, call.info
     )
+    _publish(call, scan.site_id, "scan.reviewed", scans.scan_out(scan))
     return ScanOut.model_validate(scans.scan_out(scan))
 
 
@@ -249,6 +261,7 @@ async def list_rounds(call: Call) -> list[RoundOut]:
 )
 async def start_round(call: Call) -> RoundOut:
     rnd = await rounds.start_round(call.actor, call.path["round_id"], call.info, datetime.now(UTC))
+    _publish(call, rnd.site_id, "round.started", round_out(rnd).model_dump(mode="json"))
     return round_out(rnd)
 
 
@@ -263,6 +276,7 @@ async def end_round(call: Call) -> RoundOut:
     rnd = await rounds.end_round(
         call.actor, call.path["round_id"], body.reason, call.info, datetime.now(UTC)
     )
+    _publish(call, rnd.site_id, "round.ended_early", round_out(rnd).model_dump(mode="json"))
     return round_out(rnd)
 
 
@@ -278,3 +292,67 @@ async def create_hotspot(call: Call) -> TourOut:
         call.actor, call.path["site_id"], call.body, call.info, datetime.now(UTC)
     )
     return TourOut.model_validate(tour)
+
+
+def _publish(call: Call, site_id: int, name: str, data: dict[str, object]) -> None:
+    call.request.app.state.bus.publish(Event(site_id, name, data))
+
+
+@router.get(
+    "/api/sites/{site_id:int}/board",
+    summary="The supervisor's board: rounds, problems, review queue, guards",
+    response=BoardOut,
+)
+async def get_board(call: Call) -> BoardOut:
+    b = await board_svc.board(call.actor, call.path["site_id"], datetime.now(UTC))
+    return BoardOut(
+        rounds_in_progress=[round_out(r) for r in b.rounds_in_progress],
+        rounds_with_problems=[round_out(r) for r in b.rounds_closed],
+        review_queue=[ScanOut.model_validate(scans.scan_out(s)) for s in b.review_queue],
+        guards=[
+            GuardLastScan(
+                guard_id=u.id,
+                guard_name=u.display_name,
+                scan=ScanOut.model_validate(scans.scan_out(s)),
+            )
+            for u, s in b.last_scans
+        ],
+        server_time=datetime.now(UTC),
+    )
+
+
+_HEARTBEAT = 15.0
+
+
+@router.get(
+    "/api/sites/{site_id:int}/events",
+    summary="Live board events (server-sent events): scans, rounds, reviews",
+    media_type="text/event-stream",
+)
+async def events(call: Call) -> Response:
+    """Events: scan.recorded, scan.reviewed, round.started, round.ended_early, round.closed,
+    duty_log.added; `reload` when the listener fell behind and should fetch the board again."""
+    site_id = call.path["site_id"]
+    require_site(call.actor, site_id, MANAGERS)
+    bus = call.request.app.state.bus
+    request = call.request
+
+    async def stream() -> AsyncIterator[bytes]:
+        async with bus.listen(site_id) as queue:
+            yield board_svc.sse_message("hello", orjson.dumps({"site_id": site_id}).decode())
+            while not await request.is_disconnected():
+                try:
+                    event = await asyncio.wait_for(queue.get(), _HEARTBEAT)
+                except TimeoutError:
+                    yield b": keep-alive\n\n"
+                    continue
+                if event is None:
+                    yield board_svc.sse_message("reload", "{}")
+                    return
+                yield board_svc.sse_message(event.name, orjson.dumps(event.data).decode())
+
+    return StreamingResponse(
+        stream(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

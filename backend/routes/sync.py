@@ -19,7 +19,9 @@ router = Router("sync")
 )
 async def push(call: Call) -> PushOut:
     sealer = call.request.app.state.sealer
-    result = await sync.push(call.actor, call.body, call.info, call.settings, sealer)
+    result = await sync.push(
+        call.actor, call.body, call.info, call.settings, sealer, call.request.app.state.bus
+    )
     return PushOut(
         results=result.results,
         server_time=result.server_time,

@@ -244,3 +244,17 @@ class RoundQuery(Input):
 
 class EndRoundIn(Input):
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
+class GuardLastScan(Output):
+    guard_id: int
+    guard_name: str
+    scan: ScanOut
+
+
+class BoardOut(Output):
+    rounds_in_progress: list[RoundOut]
+    rounds_with_problems: list[RoundOut]  # closed in the last 24 h with missed or late ones
+    review_queue: list[ScanOut]
+    guards: list[GuardLastScan]
+    server_time: datetime

@@ -294,14 +294,14 @@ async def credit_scan(scan: Scan) -> Round | None:
     return None
 
 
-async def close_rounds(now: datetime) -> int:
+async def close_rounds(now: datetime) -> list[Round]:
     """Close rounds past their window and grace: every checkpoint left pending is missed."""
-    closed = 0
+    closed = []
     for rnd in await Round.filter(status__in=list(OPEN), closes_at__lte=now - LATE_GRACE):
         for stop in rnd.stops:
             if stop["status"] == "pending":
                 stop["status"] = "missed"
         rnd.status = RoundStatus.closed
         await rnd.save(update_fields=["status", "stops"])
-        closed += 1
+        closed.append(rnd)
     return closed

@@ -21,6 +21,7 @@ from backend.errors import (
     UnknownMutation,
     ValidationFailed,
 )
+from backend.events import Event, EventBus
 from backend.http import ClientInfo, field_errors
 from backend.i18n import translate
 from backend.models.sync import AppliedMutation, MutationStatus
@@ -54,6 +55,7 @@ ApplyMany = Callable[
 class MutationSpec:
     args: type[BaseModel]
     apply_many: ApplyMany
+    event: str = ""  # published for each applied mutation, once the push has committed
 
 
 async def _duty_log_add(
@@ -72,8 +74,8 @@ async def _patrol_scan(
 
 # Each name maps to the service function the plain API uses, with the same permission checks.
 MUTATIONS: dict[str, MutationSpec] = {
-    "duty_log.add": MutationSpec(DutyEntryMutationArgs, _duty_log_add),
-    "patrol.scan": MutationSpec(ScanIn, _patrol_scan),
+    "duty_log.add": MutationSpec(DutyEntryMutationArgs, _duty_log_add, "duty_log.added"),
+    "patrol.scan": MutationSpec(ScanIn, _patrol_scan, "scan.recorded"),
 }
 
 
@@ -86,7 +88,12 @@ class PushResult:
 
 
 async def push(
-    actor: Actor, body: PushIn, info: ClientInfo, settings: Settings, sealer: Sealer
+    actor: Actor,
+    body: PushIn,
+    info: ClientInfo,
+    settings: Settings,
+    sealer: Sealer,
+    bus: EventBus | None = None,
 ) -> PushResult:
     if actor.device is None or actor.device.uid != body.device_id:
         raise DeviceMismatch("push for another device")
@@ -102,6 +109,12 @@ async def push(
         # racing the original). Everything of this attempt rolled back; the replay now finds
         # the other request's results and answers them as duplicates.
         results = await _apply_batch(actor, body.mutations, ctx)
+    if bus is not None:
+        names = {m.id: m.name for m in body.mutations}
+        for result in results:
+            spec = MUTATIONS.get(names[result.id])
+            if result.status == "applied" and spec and spec.event and result.data:
+                bus.publish(Event(int(result.data["site_id"]), spec.event, result.data))
     return PushResult(results, now, skew, abs(skew) > settings.sync_max_clock_skew_seconds)
 
 

@@ -69,7 +69,7 @@ def test_concurrent_requests_and_jobs_share_the_database_safely(
     from backend.jobs import Job
     from backend.models.sync import Change
 
-    async def tick(_settings: object) -> int:
+    async def tick(_settings: object, _bus: object) -> int:
         await Change.all().count()
         return 0
 

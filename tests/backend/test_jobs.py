@@ -41,7 +41,7 @@ def test_a_job_held_by_another_process_is_skipped(database_url: str, tmp_path: P
     settings = make_settings(tmp_path, database_url)
     runs: list[datetime] = []
 
-    async def count(_settings: object) -> int:
+    async def count(_settings: object, _bus: object) -> int:
         runs.append(datetime.now(UTC))
         return 1
 

@@ -431,6 +431,14 @@ ROUTES: dict[str, tuple[Builder, dict[str, str]]] = {
         ),
         {"own": "401 403 403 403 201 201 201", "foreign": "401 403 404 404 404 404 201"},
     ),
+    "GET /api/sites/{site_id}/board": (
+        lambda e, w, r: (f"/api/sites/{e.site(w).site.id}/board", None),
+        {"own": "401 403 403 403 200 200 200", "foreign": "401 403 404 404 404 404 200"},
+    ),
+    "GET /api/sites/{site_id}/events": (
+        lambda e, w, r: (f"/api/sites/{e.site(w).site.id}/events", None),
+        {"own": "401 403 403 403 200 200 200", "foreign": "401 403 404 404 404 404 200"},
+    ),
     "GET /api/sites/{site_id}/audit": (
         lambda e, w, r: (f"/api/sites/{e.site(w).site.id}/audit", None),
         {"own": "401 403 403 403 200 200 200", "foreign": "401 403 404 404 404 404 200"},
@@ -514,7 +522,16 @@ def test_permission(env: Env, key: str, which: str, role: str) -> None:
     if token:
         headers = bearer(token)
     env.client.cookies.clear()  # the credential is the bearer token (or none), never a cookie
-    response = env.client.request(method, path, json=body, headers=headers)
+    if key.endswith("/events"):
+        # A live stream never ends by itself: read its status and first line, then hang up.
+        with env.client.stream(method, path, headers=headers) as stream:
+            if stream.status_code == 200:
+                assert next(stream.iter_lines()) == "event: hello"
+            else:
+                stream.read()
+            response = stream
+    else:
+        response = env.client.request(method, path, json=body, headers=headers)
     env.client.cookies.clear()
     assert response.status_code == want, (
         f"{role} {method} {path} ({which}): got {response.status_code}, want {want}: "
