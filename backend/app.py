@@ -12,7 +12,7 @@ from starlette.routing import BaseRoute
 from tortoise.context import TortoiseContext
 
 from backend.api import Endpoint, build_routes, openapi_document
-from backend.db import open_database, pending_migrations
+from backend.db import open_database, pending_migrations, postgres_dsn
 from backend.errors import AnbaoError, NotMigrated
 from backend.events import EventBus
 from backend.http import (
@@ -73,12 +73,15 @@ def create_app(settings: Settings, *, check_migrations: bool = True) -> Starlett
                     )
             holder["ctx"] = ctx
             app.state.db = ctx
+            if not settings.is_sqlite:
+                await bus.relay_through(postgres_dsn(settings))
             runner = JobRunner(ctx, settings, JOBS if settings.jobs_enabled else [], bus)
             runner.start()
             try:
                 yield
             finally:
                 await runner.stop()
+                await bus.close()
         finally:
             holder["ctx"] = None
             await ctx.close_connections()

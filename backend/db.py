@@ -83,6 +83,15 @@ def bound(ctx: TortoiseContext) -> Iterator[TortoiseContext]:
         _current_context.reset(token)
 
 
+def postgres_dsn(settings: Settings) -> str:
+    """The database URL in the form asyncpg takes, for connections outside the ORM's pool."""
+    url = settings.resolved_database_url
+    for prefix in ("asyncpg://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql://" + url[len(prefix) :]
+    return url
+
+
 async def open_database(settings: Settings) -> TortoiseContext:
     """A Tortoise context owned by the caller (the app's lifespan, the CLI, a test)."""
     ctx = TortoiseContext()

@@ -109,18 +109,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_a_scan_reaches_the_supervisors_open_board_live(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANBAO_")}
-    env.update(ANBAO_DATA_DIR=str(tmp_path), ANBAO_PWA_DIR=str(tmp_path / "none"))
-    for command in ("migrate", "demo"):
-        subprocess.run(
-            [sys.executable, "-m", "backend.cli", command],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
+def _serve(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "backend.cli", "serve", "--port", str(port)],
@@ -130,56 +119,111 @@ def test_a_scan_reaches_the_supervisors_open_board_live(tmp_path: Path) -> None:
         stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx2.get(f"{base}/api/health", timeout=2).status_code == 200:
+                return server, base
+        except httpx2.TransportError:
+            time.sleep(0.2)
+    server.terminate()
+    raise AssertionError("the server did not start")
+
+
+def _prepared_env(tmp_path: Path, database_url: str | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANBAO_")}
+    env.update(ANBAO_DATA_DIR=str(tmp_path), ANBAO_PWA_DIR=str(tmp_path / "none"))
+    if database_url:
+        env["ANBAO_DATABASE_URL"] = database_url
+    for command in ("migrate", "demo"):
+        subprocess.run(
+            [sys.executable, "-m", "backend.cli", command],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+    return env
+
+
+def _token(base: str, user: str) -> dict[str, str]:
+    answer = httpx2.post(
+        f"{base}/api/auth/login", json={"username": user, "password": f"{user}-demo-1"}
+    )
+    return bearer(answer.json()["token"])
+
+
+def _board_sees_a_scan(scan_base: str, board_base: str) -> None:
+    """A guard scans through one server; the supervisor's board on another hears it."""
+    admin, guard = _token(scan_base, "admin"), _token(scan_base, "guard")
+    sup = _token(board_base, "supervisor")
+    cp = httpx2.post(
+        f"{scan_base}/api/sites/1/checkpoints",
+        headers=admin,
+        json={"name": f"Lobby {uuid.uuid4().hex[:4]}"},
+    ).json()["id"]
+    code = httpx2.post(
+        f"{scan_base}/api/sites/1/tags", headers=admin, json={"kind": "qr", "checkpoint_id": cp}
+    ).json()["identifier"]
+    events: list[tuple[str, dict[str, Any]]] = []
+    opened = threading.Event()
+
+    def listen() -> None:
+        with httpx2.stream(
+            "GET", f"{board_base}/api/sites/1/events", headers=sup, timeout=httpx2.Timeout(10.0)
+        ) as stream:
+            name = ""
+            for line in stream.iter_lines():
+                if line.startswith("event: "):
+                    name = line[7:]
+                elif line.startswith("data: "):
+                    events.append((name, json.loads(line[6:])))
+                    opened.set()
+                    if name == "scan.recorded":
+                        return
+
+    listener = threading.Thread(target=listen, daemon=True)
+    listener.start()
+    assert opened.wait(10), "the stream did not open"
+    scan = httpx2.post(
+        f"{scan_base}/api/sites/1/scans",
+        headers=guard,
+        json={"id": str(uuid.uuid4()), "site_id": 1, "method": "qr", "code": code},
+    ).json()
+    listener.join(10)
+    assert [e[0] for e in events] == ["hello", "scan.recorded"]
+    assert events[1][1]["id"] == scan["id"] and events[1][1]["checkpoint_id"] == cp
+
+
+def test_a_scan_reaches_the_supervisors_open_board_live(tmp_path: Path) -> None:
+    server, base = _serve(_prepared_env(tmp_path))
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx2.get(f"{base}/api/health", timeout=2).status_code == 200:
-                    break
-            except httpx2.TransportError:
-                time.sleep(0.2)
-
-        def token(user: str) -> dict[str, str]:
-            answer = httpx2.post(
-                f"{base}/api/auth/login", json={"username": user, "password": f"{user}-demo-1"}
-            )
-            return bearer(answer.json()["token"])
-
-        admin, guard, sup = token("admin"), token("guard"), token("supervisor")
-        cp = httpx2.post(
-            f"{base}/api/sites/1/checkpoints", headers=admin, json={"name": "Lobby"}
-        ).json()["id"]
-        code = httpx2.post(
-            f"{base}/api/sites/1/tags", headers=admin, json={"kind": "qr", "checkpoint_id": cp}
-        ).json()["identifier"]
-        events: list[tuple[str, dict[str, Any]]] = []
-        opened = threading.Event()
-
-        def listen() -> None:
-            with httpx2.stream(
-                "GET", f"{base}/api/sites/1/events", headers=sup, timeout=httpx2.Timeout(10.0)
-            ) as stream:
-                name = ""
-                for line in stream.iter_lines():
-                    if line.startswith("event: "):
-                        name = line[7:]
-                    elif line.startswith("data: "):
-                        events.append((name, json.loads(line[6:])))
-                        opened.set()
-                        if name == "scan.recorded":
-                            return
-
-        listener = threading.Thread(target=listen, daemon=True)
-        listener.start()
-        assert opened.wait(10), "the stream did not open"
-        scan = httpx2.post(
-            f"{base}/api/sites/1/scans",
-            headers=guard,
-            json={"id": str(uuid.uuid4()), "site_id": 1, "method": "qr", "code": code},
-        ).json()
-        listener.join(10)
-        assert [e[0] for e in events] == ["hello", "scan.recorded"]
-        assert events[1][1]["id"] == scan["id"] and events[1][1]["checkpoint_id"] == cp
+        _board_sees_a_scan(base, base)
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+@pytest.mark.postgres
+def test_a_board_on_one_process_hears_a_scan_made_through_another(tmp_path: Path) -> None:
+    from tests.support import _pg_admin, _pg_url, postgres_available
+
+    if not postgres_available():
+        pytest.skip("PostgreSQL is not reachable")
+    name = f"anbao_board_{os.getpid()}"
+    asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+    servers = []
+    try:
+        env = _prepared_env(tmp_path, _pg_url(name))
+        one, base_one = _serve(env)
+        servers.append(one)
+        two, base_two = _serve(env)
+        servers.append(two)
+        _board_sees_a_scan(base_one, base_two)
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=20)
+        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
