@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PWA_STAMP := pwa/node_modules/.installed
 
-.PHONY: run test install pwa migrate demo serve lint bench clean browser-deps
+.PHONY: run test install pwa migrate demo serve lint bench clean browser-deps fonts
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -37,7 +37,7 @@ demo: migrate
 serve: $(STAMP)
 	$(BIN)/anbao serve
 
-run: install pwa demo
+run: install pwa fonts demo
 	@echo
 	@echo "Anbao is starting on http://127.0.0.1:8000 (Ctrl-C stops it)"
 	$(BIN)/anbao serve
@@ -50,7 +50,15 @@ browser-deps:
 		else echo "chromium is missing: run 'sudo apt-get install chromium'"; fi; \
 	fi
 
-test: install pwa browser-deps
+# A Chinese font to embed in PDFs (labels, reports); without it PDFs use a font the reader has.
+fonts:
+	@if [ ! -f /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ]; then \
+		if [ "$$(id -u)" = "0" ]; then \
+			apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q fonts-wqy-zenhei; \
+		else echo "optional: 'sudo apt-get install fonts-wqy-zenhei' embeds Chinese in PDFs"; fi; \
+	fi
+
+test: install pwa browser-deps fonts
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

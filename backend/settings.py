@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     sync_max_clock_skew_seconds: int = Field(default=300, ge=1)
     sync_tombstone_retention_days: int = Field(default=30, ge=1)
     jobs_enabled: bool = True
+    cjk_font: str = ""
     patrol_max_speed_mps: float = Field(default=4.0, gt=0)
     patrol_duplicate_seconds: int = Field(default=120, ge=1)
     patrol_burst_count: int = Field(default=4, ge=2)

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
+import anyio.to_thread
 import orjson
 from starlette.responses import Response, StreamingResponse
 
@@ -24,6 +25,7 @@ from backend.schemas.patrol import (
     EndRoundIn,
     GuardLastScan,
     HotspotIn,
+    LabelQuery,
     ReviewIn,
     RoundOut,
     RoundQuery,
@@ -39,8 +41,8 @@ from backend.schemas.patrol import (
     TourPatch,
 )
 from backend.services import board as board_svc
+from backend.services import labels, rounds, scans
 from backend.services import patrol as svc
-from backend.services import rounds, scans
 from backend.services.permissions import MANAGERS, require_site
 
 router = Router("patrol")
@@ -355,4 +357,26 @@ async def events(call: Call) -> Response:
         stream(),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+@router.get(
+    "/api/sites/{site_id:int}/labels.pdf",
+    summary="Printable QR labels of the site's checkpoints (A4, 8 a page)",
+    query=LabelQuery,
+    media_type="application/pdf",
+)
+async def labels_pdf(call: Call) -> Response:
+    q: LabelQuery = call.query
+    ids = [int(i) for i in q.checkpoint_ids.split(",") if i.strip()] if q.checkpoint_ids else None
+    site_name, items = await labels.site_labels(call.actor, call.path["site_id"], ids)
+    pdf = await anyio.to_thread.run_sync(
+        labels.render_labels, site_name, items, call.settings.cjk_font
+    )
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="labels-site-{call.path["site_id"]}.pdf"'
+        },
     )

@@ -258,3 +258,8 @@ class BoardOut(Output):
     review_queue: list[ScanOut]
     guards: list[GuardLastScan]
     server_time: datetime
+
+
+class LabelQuery(Input):
+    # Comma-separated checkpoint ids; all of the site's when empty.
+    checkpoint_ids: Annotated[str, StringConstraints(pattern=r"^[0-9,]*$", max_length=2000)] = ""

@@ -439,6 +439,10 @@ ROUTES: dict[str, tuple[Builder, dict[str, str]]] = {
         lambda e, w, r: (f"/api/sites/{e.site(w).site.id}/events", None),
         {"own": "401 403 403 403 200 200 200", "foreign": "401 403 404 404 404 404 200"},
     ),
+    "GET /api/sites/{site_id}/labels.pdf": (
+        lambda e, w, r: (f"/api/sites/{e.site(w).site.id}/labels.pdf", None),
+        {"own": "401 403 403 403 200 200 200", "foreign": "401 403 404 404 404 404 200"},
+    ),
     "GET /api/sites/{site_id}/audit": (
         lambda e, w, r: (f"/api/sites/{e.site(w).site.id}/audit", None),
         {"own": "401 403 403 403 200 200 200", "foreign": "401 403 404 404 404 404 200"},
