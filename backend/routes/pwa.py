@@ -10,6 +10,8 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
+from backend.i18n import translate
+
 _IMMUTABLE = "public, max-age=31536000, immutable"
 _FRESH = "no-cache"
 
@@ -48,9 +50,6 @@ def pwa_app(directory: Path) -> PwaFiles | None:
 async def not_built(scope: Scope, receive: object, send: object) -> None:
     if scope["path"].startswith("/api"):
         raise HTTPException(status_code=404)
-    response = PlainTextResponse(
-        "The web app is not built yet: run `make pwa` (or `make run`).\n"
-        "网页应用尚未构建：请运行 `make pwa`（或 `make run`）。\n",
-        status_code=503,
-    )
+    text = f"{translate('en', 'page.not_built')}\n{translate('zh-CN', 'page.not_built')}\n"
+    response = PlainTextResponse(text, status_code=503)
     await response(scope, receive, send)  # type: ignore[arg-type]

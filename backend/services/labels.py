@@ -18,6 +18,7 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
+from backend.i18n import translate
 from backend.models.patrol import Checkpoint, Tag, TagKind
 from backend.services.permissions import MANAGERS, Actor, require_site
 
@@ -29,6 +30,11 @@ CJK_FONTS = (
     "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
 )
 COLUMNS, ROWS = 2, 4
+
+
+def _both(key: str) -> str:
+    """A label is read by whoever stands there: both languages, Chinese first."""
+    return f"{translate('zh-CN', key)} · {translate('en', key)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +72,7 @@ def render_labels(site_name: str, labels: Sequence[Label], font_file: str = "") 
     font = cjk_font(font_file)
     out = io.BytesIO()
     canvas = Canvas(out, pagesize=A4, pageCompression=1)
-    canvas.setTitle(f"{site_name} · 巡更点标签 Checkpoint labels")
+    canvas.setTitle(f"{site_name} · {_both('label.title')}")
     page_w, page_h = A4
     margin = 10 * mm
     cell_w = (page_w - 2 * margin) / COLUMNS
@@ -92,12 +98,12 @@ def render_labels(site_name: str, labels: Sequence[Label], font_file: str = "") 
         tx = x + 10 * mm + size
         room = x + cell_w - 5 * mm - tx
         _fitted(canvas, label.checkpoint, font, 13, room, tx, y + cell_h - 20 * mm)
-        lines = [label.zone, "巡更点 · Checkpoint", "扫码打卡 · Scan to check in", site_name]
+        lines = [label.zone, _both("label.checkpoint"), _both("label.scan_hint"), site_name]
         for i, line in enumerate(lines):
             _fitted(canvas, line, font, 9, room, tx, y + cell_h - 30 * mm - i * 5.5 * mm)
     if not labels:
         canvas.setFont(font, 12)
-        canvas.drawString(margin, page_h - margin - 12 * mm, "没有二维码标签 · No QR tags to print")
+        canvas.drawString(margin, page_h - margin - 12 * mm, _both("label.none"))
     canvas.showPage()
     canvas.save()
     return out.getvalue()
