@@ -40,7 +40,8 @@ def _settings(root: Path) -> Settings:
         sync_max_batch=BATCH,
         max_body_bytes=8 * 1024 * 1024,
         sync_page_size=100,
-    )
+        jobs_enabled=False,
+    ).with_secret()
 
 
 def _prepare(settings: Settings) -> None:

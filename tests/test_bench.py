@@ -1,0 +1,28 @@
+"""The benchmarks still run (at a small size): `make bench` must not rot between runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+
+def test_sync_benchmarks_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bench import bench_sync
+
+    monkeypatch.setattr(bench_sync, "MUTATIONS", 1000)
+    (tmp_path / "push").mkdir()
+    (tmp_path / "pull").mkdir()
+    pushed, raw = bench_sync.bench_push(tmp_path / "push")
+    assert pushed > 0 and raw > 0
+    assert bench_sync.bench_pull(tmp_path / "pull", 2000) > 0
+
+
+def test_tag_benchmark_runs(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bench import bench_tags
+
+    monkeypatch.setattr(bench_tags, "VERIFICATIONS", 2_000)
+    bench_tags.main()
+    assert "ratio" in capsys.readouterr().out
