@@ -13,7 +13,16 @@ from tortoise.transactions import in_transaction
 from backend.errors import Conflict, DuplicateName, NotFound, ValidationFailed
 from backend.http import ClientInfo
 from backend.models.organizations import Zone
-from backend.models.patrol import Checkpoint, Round, RoundStatus, Scan, Tour, TourOrder, Verdict
+from backend.models.patrol import (
+    Checkpoint,
+    ReviewStatus,
+    Round,
+    RoundStatus,
+    Scan,
+    Tour,
+    TourOrder,
+    Verdict,
+)
 from backend.models.users import Role
 from backend.schemas.patrol import HotspotIn, RoundQuery, TourIn, TourPatch
 from backend.services import audit
@@ -287,11 +296,26 @@ async def credit_scan(scan: Scan) -> Round | None:
                     s["status"] == "pending" for s in rnd.stops[: rnd.stops.index(stop)]
                 ):
                     break  # in a fixed-order tour an earlier checkpoint comes first
+                if scan.review.value != "accepted" and _too_soon(rnd, when):
+                    # "Not before": checkpoints cleared faster than the tour allows are doubted.
+                    scan.verdict = Verdict.suspicious
+                    scan.reasons = sorted({*scan.reasons, "too_soon"})
+                    scan.review = ReviewStatus.pending
+                    await scan.save(update_fields=["verdict", "reasons", "review"])
+                    return None
                 stop["status"] = "late" if when > rnd.closes_at else "done"
                 stop["scan_id"], stop["at"] = str(scan.id), when.isoformat()
                 await Round.filter(id=rnd.id).update(stops=rnd.stops)
                 return rnd
     return None
+
+
+def _too_soon(rnd: Round, when: datetime) -> bool:
+    spacing = rnd.tour.min_spacing_seconds
+    if not spacing:
+        return False
+    done = [datetime.fromisoformat(s["at"]) for s in rnd.stops if s.get("at")]
+    return any(abs((when - at).total_seconds()) < spacing for at in done)
 
 
 async def close_rounds(now: datetime) -> list[Round]:

@@ -7,7 +7,8 @@ is evidence. A malformed mutation (bad args, wrong site) is refused instead and 
                bad_sun_params, bad_mac, replayed_counter, stale_eid, duplicate,
                outside_radius (when position is the only evidence)
     suspicious (counts once a supervisor accepts it): manual_entry, outside_radius,
-               impossible_speed, clock_skew, burst
+               impossible_speed, clock_skew, burst, too_soon (faster than the tour's
+               "not before" spacing; decided when the scan is credited to a round)
     valid      otherwise
 """
 

@@ -266,3 +266,28 @@ def test_coverage_lists_checkpoints_no_tour_includes(env: Env) -> None:
     env.tour(stops=env.cps[:2])
     after = env.client.get(f"/api/sites/{site}/patrol-coverage", headers=env.admin).json()
     assert after["checkpoints_in_no_tour"] == env.cps[2:]
+
+
+def test_checkpoints_cleared_faster_than_the_tour_allows_are_doubted(env: Env) -> None:
+    tour = env.tour(min_spacing_seconds=120)
+    rnd = next(r for r in env.rounds() if r["tour_id"] == tour["id"])
+    t = at(rnd["due_at"])
+    first = env.scan(env.codes[0], t + timedelta(minutes=1))
+    hasty = env.scan(env.codes[1], t + timedelta(minutes=1, seconds=40))
+    paced = env.scan(env.codes[2], t + timedelta(minutes=4))
+    assert (first["verdict"], hasty["verdict"], paced["verdict"]) == (
+        "valid",
+        "suspicious",
+        "valid",
+    )
+    assert hasty["reasons"] == ["too_soon"]
+    got = next(r for r in env.rounds() if r["id"] == rnd["id"])
+    assert [s["status"] for s in got["stops"]] == ["done", "pending", "done"]
+    sup = bearer(login(env.client, "supervisor_a", PASSWORD)["token"])
+    env.client.post(
+        f"/api/scans/{hasty['id']}/review",
+        headers=sup,
+        json={"decision": "accepted", "note": "stairs are next to each other"},
+    )
+    got = next(r for r in env.rounds() if r["id"] == rnd["id"])
+    assert [s["status"] for s in got["stops"]] == ["done", "done", "done"]
