@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 
 from playwright.sync_api import BrowserContext, Page
+from playwright.sync_api import Error as PlaywrightError
 
 REPO = Path(__file__).resolve().parents[2]
 DIST = REPO / "pwa" / "dist"
@@ -21,7 +23,9 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-PASSWORDS = {name: f"{name}-demo-1" for name in ("guard", "supervisor", "resident", "admin")}
+PASSWORDS = {
+    name: f"{name}-demo-1" for name in ("guard", "guard2", "supervisor", "resident", "admin")
+}
 
 
 class Console:
@@ -56,7 +60,8 @@ def all_keys() -> set[str]:
 
 
 RAW_KEY = re.compile(
-    r"\b(?:error|field|client|label|tile|role|login|header|home|devices|sessions)\.[a-z_]+\b"
+    r"\b(?:error|field|client|label|tile|role|login|header|home|devices|sessions|sync|duty|outbox"
+    r"|signout|mutation)\.[a-z_]+\b"
 )
 
 
@@ -84,3 +89,50 @@ def open_home(page: Page, role: str) -> None:
     if page.locator(".choices").count():
         page.locator(f".choice[data-role='{role}']").first.click()
     page.locator(f"section.home[data-role='{role}']").wait_for()
+
+
+def layout_problems(page: Page) -> list[str]:
+    """Horizontal scroll, and controls smaller than 48×48 px or past the right edge."""
+    return page.evaluate(
+        """() => {
+      const problems = [];
+      const root = document.documentElement;
+      if (root.scrollWidth > window.innerWidth) {
+        problems.push(`horizontal scroll: ${root.scrollWidth}px`);
+      }
+      for (const el of document.querySelectorAll('button, input, select, textarea, a[href]')) {
+        const r = el.getBoundingClientRect();
+        if (r.width === 0 && r.height === 0) continue;  // not shown
+        const name = el.dataset.tile || el.dataset.action || el.id || el.textContent.trim();
+        if (r.height < 48) problems.push(`${name}: ${r.height}px tall`);
+        if (r.width < 48) problems.push(`${name}: ${r.width}px wide`);
+        if (r.right > window.innerWidth + 0.5) problems.push(`${name}: past the right edge`);
+      }
+      return problems;
+    }"""
+    )
+
+
+def wait_for_service_worker(page: Page) -> None:
+    """Until the service worker is active and controls the page (one install, no retries: a
+    failed install is a failure)."""
+    wait_until(page, "navigator.serviceWorker.controller !== null", timeout_ms=15_000)
+
+
+def wait_until(page: Page, expression: str, timeout_ms: int = 10_000) -> None:
+    """Poll a condition through `page.evaluate`.
+
+    Not `wait_for_function` with a string: around a reload Playwright may evaluate that string
+    with eval() in the page, which our CSP rightly refuses, and the test then reports the
+    refusal as a violation of the app's own.
+    """
+    deadline = time.monotonic() + timeout_ms / 1000
+    while True:
+        try:
+            if page.evaluate(expression):
+                return
+        except PlaywrightError:
+            pass  # the page is between documents (reloading); ask again
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {expression}")
+        page.wait_for_timeout(100)

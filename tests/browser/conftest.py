@@ -54,9 +54,54 @@ def _healthy(url: str) -> bool:
 
 
 class Server:
-    def __init__(self, url: str, data_dir: Path) -> None:
-        self.url = url
+    """One `anbao serve` process on a fixed port; a test may stop it (the phone's network does
+    not reach it) and start it again on the same address and data."""
+
+    def __init__(self, port: int, data_dir: Path, env: dict[str, str]) -> None:
+        self.url = f"http://127.0.0.1:{port}"
+        self.port = port
         self.data_dir = data_dir
+        self.env = env
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        log_path = self.data_dir / "server.log"
+        with log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    BACKEND,
+                    "serve",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                ],
+                cwd=REPO,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 30
+        while not _healthy(self.url) and self.proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)  # a plain wait for the server to come up
+        if not _healthy(self.url):
+            pytest.fail(
+                "the server did not answer /api/health:\n"
+                + log_path.read_text(errors="replace")[-4000:]
+            )
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+        self.proc = None
 
 
 @pytest.fixture(scope="module")
@@ -78,34 +123,12 @@ def server(tmp_path_factory: pytest.TempPathFactory, pwa_dir: Path) -> Iterator[
     }
     _cli(env, "migrate")
     _cli(env, "demo")
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    log_path = data / "server.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", BACKEND, "serve", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=REPO,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    server = Server(_free_port(), data, env)
     try:
-        deadline = time.monotonic() + 30
-        while not _healthy(url) and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.1)  # no browser yet: a plain wait for the server to come up
-        if not _healthy(url):
-            pytest.fail(
-                "the server did not answer /api/health:\n"
-                + log_path.read_text(errors="replace")[-4000:]
-            )
-        yield Server(url, data)
+        server.start()
+        yield server
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        server.stop()
 
 
 # --- the browser ------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.browser_support import open_home, sign_in
+from tests.browser.browser_support import layout_problems, open_home, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -37,27 +37,6 @@ def test_pages_load_under_the_strict_csp_without_violations(new_context):
     page.goto("/sessions")
     page.locator("[data-testid=sessions] > li").first.wait_for()
     no_csp_trouble(page, console)
-
-
-def layout_problems(page: Page) -> list[str]:
-    return page.evaluate(
-        """() => {
-      const problems = [];
-      const root = document.documentElement;
-      if (root.scrollWidth > window.innerWidth) {
-        problems.push(`horizontal scroll: ${root.scrollWidth}px`);
-      }
-      for (const el of document.querySelectorAll('button, input, a[href]')) {
-        const r = el.getBoundingClientRect();
-        if (r.width === 0 && r.height === 0) continue;  // not shown
-        const name = el.dataset.tile || el.dataset.action || el.id || el.textContent.trim();
-        if (r.height < 48) problems.push(`${name}: ${r.height}px tall`);
-        if (r.width < 48) problems.push(`${name}: ${r.width}px wide`);
-        if (r.right > window.innerWidth + 0.5) problems.push(`${name}: past the right edge`);
-      }
-      return problems;
-    }"""
-    )
 
 
 @pytest.mark.parametrize("lang", ["zh-CN", "en"])

@@ -6,7 +6,7 @@ import re
 import struct
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from tests.browser.browser_support import (
     CHROMIUM,
@@ -15,15 +15,10 @@ from tests.browser.browser_support import (
     catalog,
     open_home,
     sign_in,
+    wait_for_service_worker,
 )
 
 pytestmark = pytest.mark.browser
-
-
-def wait_for_service_worker(page: Page) -> None:
-    """Until the worker is active, has precached the shell and controls the page."""
-    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
 
 
 def test_service_worker_precaches_the_shell_and_serves_it_offline(new_context):

@@ -15,7 +15,7 @@ ROLE_TILES = {
     "guard": ["patrol", "duty_log", "visitors", "parcels", "incidents", "fire_checks"],
     "supervisor": ["live_board", "review_queue", "duty_log", "devices"],
     "resident": ["my_parcels", "invites", "notifications"],
-    "admin": ["sites", "zones_units", "people", "devices"],
+    "admin": ["sites", "zones_units", "people", "devices", "duty_log"],
 }
 # Literal texts, so a broken catalog fails too, not only a broken view.
 LITERAL = {

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.browser_support import DIST, catalog
+from tests.browser.browser_support import DIST, catalog, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -27,7 +27,7 @@ def test_a_new_version_is_offered_and_taken_on_reload(new_context, pwa_dir):
     _, page, console = new_context(locale="en")
     page.goto("/login")
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    wait_until(page, "navigator.serviceWorker.controller !== null")
     expect(page.locator("[data-action=update]")).to_have_count(0)
     page.evaluate("caches.open('anbao-shell-v0.0.1').then(() => true)")  # left by an old version
 
@@ -43,8 +43,8 @@ def test_a_new_version_is_offered_and_taken_on_reload(new_context, pwa_dir):
 
     page.evaluate("window.__beforeUpdate = true")
     button.click()
-    page.wait_for_function("window.__beforeUpdate === undefined")  # the page reloaded
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    wait_until(page, "window.__beforeUpdate === undefined")  # the page reloaded
+    wait_until(page, "navigator.serviceWorker.controller !== null")
     state = page.evaluate(
         "navigator.serviceWorker.getRegistration()"
         ".then((r) => [!!r.waiting, r.active && r.active.state])"

@@ -3,7 +3,7 @@ import { NetworkError, onUnauthorized } from '../utils/api.js';
 import { h } from '../utils/dom.js';
 import { applyLang, onLangChange, t } from '../utils/i18n.js';
 import { errorLines } from '../utils/messages.js';
-import { hasUnsent } from '../utils/outbox.js';
+import { hasUnsent, othersWaiting } from '../utils/outbox.js';
 import { createRouter } from '../utils/router.js';
 import {
   cachedSession,
@@ -13,6 +13,7 @@ import {
   refreshSession,
   signOut,
 } from '../utils/session.js';
+import { pushNow, startSync, stopSync } from '../utils/sync.js';
 import { applyTheme } from '../utils/theme.js';
 import { confirmDialog } from './confirm-dialog.js';
 import { createHeader } from './header.js';
@@ -24,7 +25,10 @@ import { registerServiceWorker } from './sw-register.js';
 import { createUpdatePrompt } from './update-prompt.js';
 
 // Views that only some roles use load on demand.
+const STAFF = ['guard', 'supervisor', 'admin'];
 const LAZY = {
+  '/duty-log': { roles: STAFF, load: () => import('./duty-log.js').then((m) => m.dutyLogView) },
+  '/outbox': { roles: null, load: () => import('./outbox.js').then((m) => m.outboxView) },
   '/devices': { roles: ['supervisor', 'admin'], load: () => import('./devices.js').then((m) => m.devicesView) },
   '/sessions': { roles: null, load: () => import('./sessions.js').then((m) => m.sessionsView) },
 };
@@ -38,6 +42,7 @@ export function startApp(root) {
     onSignOut: () => signOutFlow(),
     onSwitchSite: () => ctx.go('/sites'),
     onHome: () => ctx.go('/home'),
+    onOutbox: () => ctx.go('/outbox'),
   });
   const noticeSlot = h('div', { class: 'notice-slot' });
   const main = h('main', { id: 'main', class: 'main', tabindex: '-1' });
@@ -61,7 +66,8 @@ export function startApp(root) {
     },
     signedIn: async (me) => {
       state.me = me;
-      ctx.go('/home', { replace: true });
+      beginSync();
+      ctx.go('/home', { replace: true, notice: await othersNotice(me) });
     },
     chooseMembership: (m) => {
       chooseMembership(state.me, m);
@@ -102,28 +108,54 @@ export function startApp(root) {
     update.render();
   }
 
+  function beginSync() {
+    startSync(state.me, {
+      // A refused push (stale CSRF token, replaced device id): ask the server who we are again.
+      onRefused: async () => {
+        if (state.me) state.me = await refreshSession(state.me);
+      },
+    });
+  }
+
+  /** Items another user left unsent on this phone are never sent under this user: say so. */
+  async function othersNotice(me) {
+    const others = await othersWaiting(me.user.id).catch(() => []);
+    if (!others.length) return null;
+    return {
+      kind: 'warn',
+      lines: () => others.map((o) => t('sync.others_waiting', { count: o.count, name: o.user_name || `#${o.user_id}` })),
+    };
+  }
+
   async function signOutFlow() {
-    const unsent = await hasUnsent();
-    if (
-      unsent > 0 &&
-      !(await confirmDialog({
+    const unsent = await hasUnsent(state.me?.user?.id).catch(() => 0);
+    if (unsent > 0) {
+      const leave = await confirmDialog({
         title: t('signout.unsent_title', { count: unsent }),
         body: t('signout.unsent_body'),
         confirm: t('signout.confirm'),
+        cancel: t('signout.stay'),
         danger: true,
-      }))
-    ) {
-      return;
+      });
+      if (!leave) {
+        ctx.go('/outbox');
+        pushNow();
+        return;
+      }
     }
+    stopSync();
     await signOut();
     state.me = null;
-    ctx.go('/login', { replace: true, notice: { kind: 'info', lines: () => [t('login.signed_out')] } });
+    const kept = unsent > 0 ? [t('signout.kept', { count: unsent })] : [];
+    ctx.go('/login', { replace: true, notice: { kind: 'info', lines: () => [t('login.signed_out'), ...kept] } });
   }
 
-  // Any authenticated request answering 401 (revoked device, expired session) signs us out here.
+  // Any authenticated request answering 401 (revoked device, expired session) signs us out here;
+  // the outbox stays on the phone for when this user signs in again.
   onUnauthorized(async (err) => {
     if (!state.me) return;
     state.me = null;
+    stopSync();
     await clearLocal();
     ctx.go('/login', { replace: true, notice: { kind: 'warn', lines: () => errorLines(err) } });
   });
@@ -134,6 +166,7 @@ export function startApp(root) {
     await render(location.pathname);
     registerServiceWorker((activate) => update.offer(activate));
     if (state.me) {
+      beginSync();
       try {
         state.me = await refreshSession(state.me);
         render(location.pathname);

@@ -2,7 +2,7 @@
 import { h } from '../utils/dom.js';
 import { t } from '../utils/i18n.js';
 
-export function confirmDialog({ title, body, confirm, danger = false }) {
+export function confirmDialog({ title, body, confirm, cancel, danger = false }) {
   return new Promise((resolve) => {
     const dialog = h(
       'dialog',
@@ -15,7 +15,7 @@ export function confirmDialog({ title, body, confirm, danger = false }) {
         h(
           'div',
           { class: 'dialog-actions' },
-          h('button', { class: 'btn', value: 'cancel', type: 'submit', text: t('common.cancel') }),
+          h('button', { class: 'btn', value: 'cancel', type: 'submit', dataset: { action: 'cancel' }, text: cancel || t('common.cancel') }),
           h('button', {
             class: danger ? 'btn btn-danger' : 'btn btn-primary',
             value: 'confirm',

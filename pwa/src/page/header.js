@@ -1,11 +1,13 @@
-// The top bar: brand, site and role, online/offline, language, theme, sign-out.
+// The top bar: brand, site and role, the sync status (online/offline, what waits to be sent),
+// language, theme, sign-out.
 import { h, icon } from '../utils/dom.js';
 import { isOnline, onConnectivity } from '../utils/connectivity.js';
 import { getLang, setLang, t } from '../utils/i18n.js';
+import { onSyncChange, syncStatus } from '../utils/sync.js';
 import { getTheme, toggleTheme } from '../utils/theme.js';
 import { ICONS } from './icons.js';
 
-export function createHeader({ onSignOut, onSwitchSite, onHome }) {
+export function createHeader({ onSignOut, onSwitchSite, onHome, onOutbox }) {
   const el = h('header', { class: 'bar' });
   let last = { me: null, membership: null };
 
@@ -16,6 +18,28 @@ export function createHeader({ onSignOut, onSwitchSite, onHome }) {
       { class: `net ${online ? 'net-online' : 'net-offline'}`, dataset: { net: online ? 'online' : 'offline' } },
       h('span', { class: 'net-dot', 'aria-hidden': 'true' }),
       t(online ? 'header.online' : 'header.offline'),
+    );
+  }
+
+  /** Online/offline and the outbox counts; a tap opens the outbox screen. */
+  function syncBar() {
+    const { waiting, rejected } = syncStatus();
+    const parts = [];
+    if (waiting) parts.push(h('span', { class: 'sync-waiting', dataset: { testid: 'sync-waiting' }, text: t('sync.waiting', { count: waiting }) }));
+    if (rejected) parts.push(h('span', { class: 'sync-rejected', dataset: { testid: 'sync-rejected' }, text: t('sync.rejected', { count: rejected }) }));
+    if (!parts.length) parts.push(h('span', { class: 'sync-done', text: t('sync.all_sent') }));
+    return h(
+      'button',
+      {
+        class: `sync-bar${rejected ? ' sync-bar-problem' : ''}`,
+        type: 'button',
+        dataset: { testid: 'sync-status', action: 'outbox', waiting: String(waiting), rejected: String(rejected) },
+        'aria-label': `${t(isOnline() ? 'header.online' : 'header.offline')} · ${parts.map((p) => p.textContent).join(' · ')} — ${t('sync.open_outbox')}`,
+        onclick: onOutbox,
+      },
+      netBadge(),
+      h('span', { class: 'sync-counts' }, parts),
+      icon(ICONS.chevron, 'icon icon-sm'),
     );
   }
 
@@ -50,8 +74,9 @@ export function createHeader({ onSignOut, onSwitchSite, onHome }) {
               manySites ? icon(ICONS.swap, 'icon icon-sm') : null,
             )
           : h('span', { class: 'spacer' }),
-        netBadge(),
+        me ? null : netBadge(),
       ),
+      me ? h('div', { class: 'bar-row bar-sync' }, syncBar()) : null,
       h(
         'div',
         { class: 'bar-row' },
@@ -94,8 +119,14 @@ export function createHeader({ onSignOut, onSwitchSite, onHome }) {
     );
   }
 
-  onConnectivity(() => {
-    el.querySelector('.net')?.replaceWith(netBadge());
+  const refresh = () => {
+    const bar = el.querySelector('.sync-bar');
+    if (bar) bar.replaceWith(syncBar());
+    else el.querySelector('.net')?.replaceWith(netBadge());
+  };
+  onConnectivity(refresh);
+  onSyncChange((_, what) => {
+    if (what === 'count') refresh();
   });
   return { el, render };
 }

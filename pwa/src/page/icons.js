@@ -31,4 +31,6 @@ export const ICONS = {
   sign_out: ['M9 21H5a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2h4', 'M16 17l5-5-5-5', 'M21 12H9'],
   back: ['M15 18l-6-6 6-6'],
   swap: ['M4 8h15l-4-4', 'M20 16H5l4 4'],
+  chevron: ['M9 18l6-6-6-6'],
+  outbox: ['M4 13h4l2 3h4l2-3h4', 'M4 13l2-8h12l2 8v6H4z'],
 };

@@ -36,6 +36,11 @@ export function onUnauthorized(fn) {
   unauthorizedHandler = fn;
 }
 
+/** For 401s seen outside `request` (the outbox push): same handling as any other. */
+export function reportUnauthorized(err) {
+  unauthorizedHandler?.(err);
+}
+
 function readCookie(name) {
   for (const part of document.cookie.split(';')) {
     const [k, ...v] = part.trim().split('=');

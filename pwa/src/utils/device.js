@@ -10,6 +10,11 @@ export function deviceUid() {
   return uid;
 }
 
+/** Adopts the id the server answered at sign-in (it replaces a revoked one). */
+export function setDeviceUid(uid) {
+  setPref('device_uid', uid);
+}
+
 /** "Pixel 7 · Chrome", "iPhone · Safari", "Linux · Chrome" — shown to a supervisor. */
 export function deviceName(ua = navigator.userAgent) {
   let model = 'Browser';

@@ -1,9 +1,9 @@
 // Who is signed in: sign-in, the cached /api/auth/me answer, the chosen membership, sign-out.
 import { api, setCsrfToken } from './api.js';
-import { deviceName, deviceUid } from './device.js';
-import { clearOutbox } from './outbox.js';
+import { deviceName, deviceUid, setDeviceUid } from './device.js';
 import { getPref, setPref } from './prefs.js';
-import { clearSession, loadSession, saveSession } from './storage.js';
+import { clearReplica } from './replica.js';
+import { clearSession, loadSession, saveAuth, saveSession } from './storage.js';
 
 /** What we keep of a login or /me answer: never the token (the cookie carries it). */
 function keep(answer, previous = {}) {
@@ -24,6 +24,8 @@ export async function signIn(username, password) {
     { auth: false },
   );
   setCsrfToken(answer.csrf_token);
+  // The server replaces a revoked device id: use (and keep) the one it answered.
+  if (answer.device?.uid) setDeviceUid(answer.device.uid);
   // /me is what an offline cold start shows; fall back to the login answer (same shape).
   let me = answer;
   try {
@@ -41,6 +43,7 @@ export async function signIn(username, password) {
 export async function cachedSession() {
   const me = await loadSession();
   if (me?.csrf_token) setCsrfToken(me.csrf_token);
+  if (me?.user) await saveAuth(me).catch(() => {});
   return me?.user ? me : null;
 }
 
@@ -52,11 +55,14 @@ export async function refreshSession(previous) {
   return me;
 }
 
-/** Forgets everything this user left on the phone (not the device id, language or theme). */
+/**
+ * Forgets the session and what was pulled for it (not the device id, language or theme). The
+ * outbox stays: unsent work is sent when its user signs in again, never deleted silently.
+ */
 export async function clearLocal() {
   setCsrfToken(null);
   await clearSession().catch(() => {});
-  await clearOutbox();
+  await clearReplica().catch(() => {});
 }
 
 /** Ends the session on the server (best effort: offline, the cookie expires there) and locally. */

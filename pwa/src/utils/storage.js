@@ -1,18 +1,5 @@
-// IndexedDB: what must survive an offline cold start (the signed-in user; later the outbox).
-import { openDB } from 'idb';
-
-const DB_NAME = 'anbao';
-const DB_VERSION = 1;
-let dbPromise = null;
-
-function db() {
-  dbPromise ??= openDB(DB_NAME, DB_VERSION, {
-    upgrade(database, oldVersion) {
-      if (oldVersion < 1) database.createObjectStore('session');
-    },
-  });
-  return dbPromise;
-}
+// The cached session in IndexedDB: what an offline cold start shows, and who may send the outbox.
+import { db, setMeta } from './db.js';
 
 export async function loadSession() {
   try {
@@ -22,10 +9,25 @@ export async function loadSession() {
   }
 }
 
+/** Caches `me` and, for the service worker (which cannot read cookies), the sender's identity. */
 export async function saveSession(me) {
   await (await db()).put('session', me, 'me');
+  await saveAuth(me);
 }
 
+export async function saveAuth(me) {
+  if (!me?.user) return;
+  await setMeta('auth', {
+    user_id: me.user.id,
+    user_name: me.user.display_name || me.user.username,
+    device_uid: me.device?.uid ?? null,
+    csrf_token: me.csrf_token ?? null,
+  });
+}
+
+/** Forgets the session; the outbox stays (it is sent when its user signs in again). */
 export async function clearSession() {
-  await (await db()).clear('session');
+  const d = await db();
+  await d.clear('session');
+  await d.delete('meta', 'auth');
 }

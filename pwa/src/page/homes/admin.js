@@ -6,4 +6,5 @@ export const tiles = [
   { id: 'zones_units', icon: ICONS.zones_units },
   { id: 'people', icon: ICONS.people },
   { id: 'devices', icon: ICONS.devices, route: '/devices' },
+  { id: 'duty_log', icon: ICONS.duty_log, route: '/duty-log' },
 ];

@@ -3,7 +3,7 @@ import { ICONS } from '../icons.js';
 
 export const tiles = [
   { id: 'patrol', icon: ICONS.patrol },
-  { id: 'duty_log', icon: ICONS.duty_log },
+  { id: 'duty_log', icon: ICONS.duty_log, route: '/duty-log' },
   { id: 'visitors', icon: ICONS.visitors },
   { id: 'parcels', icon: ICONS.parcels },
   { id: 'incidents', icon: ICONS.incidents },
