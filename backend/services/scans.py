@@ -5,7 +5,8 @@ is evidence. A malformed mutation (bad args, wrong site) is refused instead and 
 
     rejected   (never counts): unknown_tag, foreign_tag, tag_inactive, unbound_tag,
                bad_sun_params, bad_mac, replayed_counter, stale_eid, duplicate,
-               outside_radius (when position is the only evidence)
+               outside_radius_only (position the only evidence), bad_checklist (an answer
+               to an item the checkpoint does not have, or of the wrong kind)
     suspicious (counts once a supervisor accepts it): manual_entry, outside_radius,
                impossible_speed, clock_skew, burst, too_soon (faster than the tour's
                "not before" spacing; decided when the scan is credited to a round)
@@ -64,6 +65,7 @@ REJECTING = frozenset(
         "stale_eid",
         "duplicate",
         "outside_radius_only",
+        "bad_checklist",
     }
 )
 # How far an EID is searched beyond the accepted window, to tell a stale one from a stranger.
@@ -206,8 +208,25 @@ async def judge(
         j.reasons.append("unbound_tag")
         return j
     j.checkpoint = await Checkpoint.get(id=j.tag.checkpoint_id)
+    if not _answers_fit(data.answers, j.checkpoint.checklist):
+        j.reasons.append("bad_checklist")
+        return j
     await _plausibility(actor, data, settings, skew, j)
     return j
+
+
+def _answers_fit(answers: dict[str, bool | str], checklist: list[dict[str, Any]]) -> bool:
+    """Answers only to the checkpoint's own items, a yes/no to a check, text to a note."""
+    kinds = {item["key"]: item.get("kind", "check") for item in checklist}
+    for key, value in answers.items():
+        kind = kinds.get(key)
+        if kind is None:
+            return False
+        if kind == "check" and not isinstance(value, bool):
+            return False
+        if kind in ("note", "photo") and (not isinstance(value, str) or len(value) > 500):
+            return False
+    return True
 
 
 async def _plausibility(

@@ -284,3 +284,24 @@ def test_scans_travel_through_sync_with_the_push_clock_skew(env: Env) -> None:
         "/api/sync/push", headers=bearer(token), json={"device_id": uid, "mutations": [bad]}
     ).json()["results"][0]
     assert (rejected["status"], rejected["code"]) == ("rejected", "validation_failed")
+
+
+def test_checklist_answers_must_fit_the_checkpoint(env: Env) -> None:
+    cp = env.client.post(
+        f"/api/sites/{env.world.a.site.id}/checkpoints",
+        headers=env.admin,
+        json={
+            "name": "Fire door",
+            "checklist": [
+                {"key": "closed", "label": "消防门关闭"},
+                {"key": "remark", "label": "备注", "kind": "note"},
+            ],
+        },
+    ).json()["id"]
+    code = env.tag({"kind": "qr", "checkpoint_id": cp})["identifier"]
+    t = datetime.now(UTC) - timedelta(hours=2)
+    ok = env.scan(t, method="qr", code=code, answers={"closed": True, "remark": "门把手松动"})
+    assert ok["verdict"] == "valid"
+    for i, answers in enumerate(({"lights": True}, {"closed": "yes"}, {"remark": False})):
+        bad = env.scan(t + timedelta(minutes=10 * (i + 1)), method="qr", code=code, answers=answers)
+        assert (bad["verdict"], bad["reasons"]) == ("rejected", ["bad_checklist"]), answers
