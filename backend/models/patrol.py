@@ -111,6 +111,8 @@ class Scan(Model):
     )
     guard_id = fields.IntField(db_index=True)
     device_id = fields.IntField(null=True)
+    # The round the guard was walking, when the phone says so.
+    round_id = fields.IntField(null=True)
     method = fields.CharEnumField(ScanMethod, max_length=16)
     # What was read (code, uid, SUN parameters, EID), for the record; never a key.
     reading: fields.Field[dict[str, Any]] = fields.JSONField(default=dict)

@@ -129,6 +129,7 @@ class ScanIn(Input):
         | None
     ) = None  # ble static
     checkpoint_id: int | None = None  # gps
+    round_id: int | None = None  # the round being walked, if the guard started one
     position: Position | None = None
     answers: dict[Annotated[str, StringConstraints(max_length=32)], bool | str] = Field(
         default_factory=dict, max_length=12

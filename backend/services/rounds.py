@@ -288,7 +288,8 @@ async def credit_scan(scan: Scan) -> Round | None:
         .select_related("tour")
         .order_by("due_at")
     )
-    candidates.sort(key=lambda r: (r.guard_id != scan.guard_id, r.due_at))
+    # The round the phone named comes first, then the guard's own, then the earliest open one.
+    candidates.sort(key=lambda r: (r.id != scan.round_id, r.guard_id != scan.guard_id, r.due_at))
     for rnd in candidates:
         for stop in rnd.stops:
             if stop["checkpoint_id"] == scan.checkpoint_id and stop["status"] == "pending":

@@ -6,7 +6,8 @@ is evidence. A malformed mutation (bad args, wrong site) is refused instead and 
     rejected   (never counts): unknown_tag, foreign_tag, tag_inactive, unbound_tag,
                bad_sun_params, bad_mac, replayed_counter, stale_eid, duplicate,
                outside_radius_only (position the only evidence), bad_checklist (an answer
-               to an item the checkpoint does not have, or of the wrong kind)
+               to an item the checkpoint does not have, or of the wrong kind), round_closed
+               (the scan names a round that is already closed)
     suspicious (counts once a supervisor accepts it): manual_entry, outside_radius,
                impossible_speed, clock_skew, burst, too_soon (faster than the tour's
                "not before" spacing; decided when the scan is credited to a round)
@@ -30,6 +31,8 @@ from backend.models.organizations import Site
 from backend.models.patrol import (
     Checkpoint,
     ReviewStatus,
+    Round,
+    RoundStatus,
     Scan,
     ScanMethod,
     Tag,
@@ -62,6 +65,7 @@ REJECTING = frozenset(
         "bad_sun_params",
         "bad_mac",
         "replayed_counter",
+        "round_closed",
         "stale_eid",
         "duplicate",
         "outside_radius_only",
@@ -211,6 +215,11 @@ async def judge(
     if not _answers_fit(data.answers, j.checkpoint.checklist):
         j.reasons.append("bad_checklist")
         return j
+    if data.round_id is not None:
+        rnd = await Round.get_or_none(id=data.round_id, site_id=site.id)
+        if rnd is not None and rnd.status == RoundStatus.closed:
+            j.reasons.append("round_closed")
+            return j
     await _plausibility(actor, data, settings, skew, j)
     return j
 
@@ -323,6 +332,10 @@ async def record_scans(
             _check_required(data)
             if await Scan.exists(id=data.id):
                 raise _invalid("id", "identifier_taken")
+            if data.round_id is not None and not await Round.exists(
+                id=data.round_id, site_id=data.site_id
+            ):
+                raise _invalid("round_id", "not_found")
         except AnbaoError as exc:
             outcomes.append(exc)
             continue
@@ -342,6 +355,7 @@ async def record_scans(
             checkpoint=j.checkpoint,
             tag=j.tag,
             guard_id=actor.user.id,
+            round_id=data.round_id,
             device_id=actor.device_id,
             method=data.method,
             reading=reading,

@@ -291,3 +291,37 @@ def test_checkpoints_cleared_faster_than_the_tour_allows_are_doubted(env: Env) -
     )
     got = next(r for r in env.rounds() if r["id"] == rnd["id"])
     assert [s["status"] for s in got["stops"]] == ["done", "done", "done"]
+
+
+def test_a_scan_names_its_round_and_a_closed_round_refuses_it(env: Env) -> None:
+    tour = env.tour(every_minutes=10, window_minutes=30)  # rounds overlap
+    first, second = [r for r in env.rounds() if r["tour_id"] == tour["id"]][:2]
+    t = at(second["due_at"]) + timedelta(minutes=1)  # inside both windows
+
+    def scan(code: str, when: datetime, round_id: int) -> Any:
+        response = env.client.post(
+            f"/api/sites/{env.world.a.site.id}/scans",
+            headers=env.guard,
+            json={
+                "id": str(uuid.uuid4()),
+                "site_id": env.world.a.site.id,
+                "method": "qr",
+                "code": code,
+                "round_id": round_id,
+                "client_time": when.isoformat(),
+            },
+        )
+        return response
+
+    made = scan(env.codes[0], t, second["id"])
+    assert made.status_code == 201, made.text
+    assert made.json()["verdict"] == "valid", made.json()
+    rounds = {r["id"]: r for r in env.rounds()}
+    assert rounds[second["id"]]["done"] == 1 and rounds[first["id"]]["done"] == 0
+    closes = at(first["closes_at"])
+    run_in_db(env.settings, lambda: close_rounds(closes + LATE_GRACE + timedelta(seconds=1)))
+    late = scan(env.codes[1], t + timedelta(minutes=3), first["id"]).json()
+    assert (late["verdict"], late["reasons"]) == ("rejected", ["round_closed"])
+    unknown = scan(env.codes[1], t + timedelta(minutes=6), 999_999)
+    assert unknown.status_code == 422
+    assert unknown.json()["error"]["details"]["fields"][0]["field"] == "round_id"
