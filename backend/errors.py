@@ -71,6 +71,11 @@ class ValidationFailed(BadRequest):
     status = 422
     code = "validation_failed"
 
+    @classmethod
+    def field(cls, name: str, code: str) -> ValidationFailed:
+        """One bad field, named with a catalog code (`field.<code>`) for its message."""
+        return cls(f"{name}: {code}", fields=[{"field": name, "code": code}])
+
 
 class PasswordTooWeak(BadRequest):
     status = 422

@@ -85,7 +85,7 @@ async def add_entries(
             if not sites[site_id]:
                 raise Inactive("site")
             if data.zone_id is not None and (data.zone_id, site_id) not in zones:
-                raise ValidationFailed("zone", fields=[{"field": "zone_id", "code": "not_found"}])
+                raise ValidationFailed.field("zone_id", "not_found")
             if entry_id in taken:
                 # A retried plain-API write or a guessed id: an entry is never overwritten.
                 raise MutationIdConflict("duty log entry id in use")

@@ -19,6 +19,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
 from backend.i18n import translate
+from backend.models.organizations import Site
 from backend.models.patrol import Checkpoint, Tag, TagKind
 from backend.services.permissions import MANAGERS, Actor, require_site
 
@@ -114,8 +115,6 @@ async def site_labels(
 ) -> tuple[str, list[Label]]:
     """The active QR tags of a site's active checkpoints, as labels, by checkpoint name."""
     require_site(actor, site_id, MANAGERS)
-    from backend.models.organizations import Site
-
     site = await Site.get(id=site_id)
     query = Tag.filter(site_id=site_id, kind=TagKind.qr, is_active=True, checkpoint__is_active=True)
     if checkpoint_ids:

@@ -277,10 +277,7 @@ async def active_site(site_id: int) -> Site:
 
 async def _check_zone(site_id: int, zone_id: int | None) -> None:
     if zone_id is not None and not await Zone.exists(id=zone_id, site_id=site_id):
-        raise ValidationFailed(
-            "zone of another site",
-            fields=[{"field": "zone_id", "code": "not_found"}],
-        )
+        raise ValidationFailed.field("zone_id", "not_found")
 
 
 async def _save_unique(obj: Organization | Site | Zone | Unit) -> None:

@@ -27,10 +27,6 @@ _UID = re.compile(r"^[0-9A-F]{14}$")
 _QR_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 
 
-def _invalid(field: str, code: str) -> ValidationFailed:
-    return ValidationFailed(f"{field}: {code}", fields=[{"field": field, "code": code}])
-
-
 def tag_purpose(kind: TagKind, identifier: str) -> str:
     """What a tag's sealed keys are bound to: they cannot be moved onto another tag."""
     return f"tag:{kind.value}:{identifier}"
@@ -38,7 +34,7 @@ def tag_purpose(kind: TagKind, identifier: str) -> str:
 
 async def _check_zone(site_id: int, zone_id: int | None) -> None:
     if zone_id is not None and not await Zone.exists(id=zone_id, site_id=site_id):
-        raise _invalid("zone_id", "not_found")
+        raise ValidationFailed.field("zone_id", "not_found")
 
 
 # --- checkpoints -----------------------------------------------------------------------------
@@ -127,16 +123,16 @@ def _identifier(data: TagIn, checkpoint: Checkpoint | None) -> str:
         return data.identifier or "AB" + "".join(secrets.choice(_QR_ALPHABET) for _ in range(14))
     if kind == TagKind.gps:
         if checkpoint is None:
-            raise _invalid("checkpoint_id", "required_for_kind")
+            raise ValidationFailed.field("checkpoint_id", "required_for_kind")
         if checkpoint.latitude is None or checkpoint.longitude is None:
-            raise _invalid("checkpoint_id", "needs_position")
+            raise ValidationFailed.field("checkpoint_id", "needs_position")
         return f"gps-{checkpoint.id}"
     if not data.identifier:
-        raise _invalid("identifier", "required_for_kind")
+        raise ValidationFailed.field("identifier", "required_for_kind")
     if kind in (TagKind.nfc_uid, TagKind.nfc_sun):
         uid = data.identifier.replace(":", "").upper()
         if not _UID.match(uid):
-            raise _invalid("identifier", "bad_uid")
+            raise ValidationFailed.field("identifier", "bad_uid")
         return uid
     return data.identifier
 
@@ -156,9 +152,9 @@ def _secret(data: TagIn) -> bytes | None:
     ):
         given = getattr(data, name) is not None
         if name in wanted and not given:
-            raise _invalid(name, "required_for_kind")
+            raise ValidationFailed.field(name, "required_for_kind")
         if name not in wanted and given:
-            raise _invalid(name, "not_for_kind")
+            raise ValidationFailed.field(name, "not_for_kind")
     if data.kind == TagKind.nfc_sun:
         assert data.sdm_meta_read_key and data.sdm_file_read_key
         return bytes.fromhex(data.sdm_meta_read_key) + bytes.fromhex(data.sdm_file_read_key)
@@ -177,13 +173,13 @@ async def create_tag(
     if data.checkpoint_id is not None:
         checkpoint = await Checkpoint.get_or_none(id=data.checkpoint_id, site_id=site.id)
         if checkpoint is None:
-            raise _invalid("checkpoint_id", "not_found")
+            raise ValidationFailed.field("checkpoint_id", "not_found")
     identifier = _identifier(data, checkpoint)
     secret = _secret(data)
     sealed = sealer.seal(secret, tag_purpose(data.kind, identifier)) if secret else None
     async with in_transaction():
         if await Tag.exists(kind=data.kind, identifier=identifier):
-            raise _invalid("identifier", "identifier_taken")
+            raise ValidationFailed.field("identifier", "identifier_taken")
         tag = await Tag.create(
             site=site,
             checkpoint=checkpoint,
@@ -214,7 +210,7 @@ async def update_tag(actor: Actor, tag_id: int, patch: TagPatch, info: ClientInf
     if patch.checkpoint_id is not None and not await Checkpoint.exists(
         id=patch.checkpoint_id, site_id=tag.site_id
     ):
-        raise _invalid("checkpoint_id", "not_found")
+        raise ValidationFailed.field("checkpoint_id", "not_found")
     async with in_transaction():
         before, after = apply_patch(tag, patch)
         await tag.save()

@@ -39,10 +39,6 @@ EARLY_START = timedelta(minutes=10)
 OPEN = (RoundStatus.scheduled, RoundStatus.in_progress, RoundStatus.ended_early)
 
 
-def _invalid(field: str, code: str) -> ValidationFailed:
-    return ValidationFailed(code, fields=[{"field": field, "code": code}])
-
-
 def schedule_of(tour: Tour) -> Schedule:
     return Schedule(
         days=frozenset(tour.days),
@@ -68,7 +64,7 @@ async def create_tour(actor: Actor, site_id: int, data: TourIn, info: ClientInfo
     )
     missing = [i for i, cp in enumerate(data.stops) if cp not in found]
     if missing:
-        raise _invalid(f"stops.{missing[0]}", "not_found")
+        raise ValidationFailed.field(f"stops.{missing[0]}", "not_found")
     async with in_transaction():
         if await Tour.exists(site_id=site.id, name=data.name):
             raise DuplicateName(name=data.name)
@@ -120,14 +116,14 @@ async def create_hotspot(
     site = await active_site(site_id)
     zone = await Zone.get_or_none(id=data.zone_id, site_id=site.id, is_active=True)
     if zone is None:
-        raise _invalid("zone_id", "not_found")
+        raise ValidationFailed.field("zone_id", "not_found")
     stops = (
         await Checkpoint.filter(zone_id=zone.id, is_active=True)
         .order_by("id")
         .values_list("id", flat=True)
     )
     if not stops:
-        raise _invalid("zone_id", "no_checkpoints")
+        raise ValidationFailed.field("zone_id", "no_checkpoints")
     expires = now + timedelta(days=data.days)
     local_day = now.astimezone(ZoneInfo(site.timezone)).strftime("%Y-%m-%d")
     async with in_transaction():

@@ -76,10 +76,6 @@ REJECTING = frozenset(
 _EID_STALE_SEARCH = 48
 
 
-def _invalid(field_name: str, code: str) -> ValidationFailed:
-    return ValidationFailed(code, fields=[{"field": field_name, "code": code}])
-
-
 def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """Great-circle distance in metres (haversine)."""
     p1, p2 = math.radians(lat1), math.radians(lat2)
@@ -112,9 +108,9 @@ def _check_required(data: ScanIn) -> None:
     }.get(data.method, ())
     for name in needs:
         if getattr(data, name) is None:
-            raise _invalid(name, "required_for_kind")
+            raise ValidationFailed.field(name, "required_for_kind")
     if data.method == ScanMethod.ble and data.eid is None and data.address is None:
-        raise _invalid("eid", "required_for_kind")
+        raise ValidationFailed.field("eid", "required_for_kind")
 
 
 async def _org_tags(site: Site, kind: TagKind) -> list[Tag]:
@@ -331,11 +327,11 @@ async def record_scans(
                 raise Inactive("site")
             _check_required(data)
             if await Scan.exists(id=data.id):
-                raise _invalid("id", "identifier_taken")
+                raise ValidationFailed.field("id", "identifier_taken")
             if data.round_id is not None and not await Round.exists(
                 id=data.round_id, site_id=data.site_id
             ):
-                raise _invalid("round_id", "not_found")
+                raise ValidationFailed.field("round_id", "not_found")
         except AnbaoError as exc:
             outcomes.append(exc)
             continue
@@ -417,7 +413,7 @@ async def review_scan(
         raise NotFound("scan")
     require_site(actor, scan.site_id, MANAGERS)
     if scan.review != ReviewStatus.pending:
-        raise _invalid("decision", "not_pending")
+        raise ValidationFailed.field("decision", "not_pending")
     before = {"review": scan.review.value}
     async with in_transaction():
         scan.review = ReviewStatus(decision)

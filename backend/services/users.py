@@ -32,10 +32,6 @@ from backend.settings import Settings
 _USER_FIELDS = ("username", "display_name", "phone", "locale", "is_active")
 
 
-def _field_error(field: str, code: str) -> ValidationFailed:
-    return ValidationFailed(f"{field}: {code}", fields=[{"field": field, "code": code}])
-
-
 async def _visible_user(actor: Actor, user_id: int, roles: tuple[Role, ...] = MANAGERS) -> User:
     """The user if the actor manages a site they belong to (or is them, or a superuser)."""
     user = await User.get_or_none(id=user_id)
@@ -75,7 +71,7 @@ async def get_user(actor: Actor, user_id: int) -> User:
 async def create_user(actor: Actor, data: UserIn, info: ClientInfo, settings: Settings) -> User:
     if data.membership is None:
         if not actor.is_superuser:
-            raise _field_error("membership", "membership_required")
+            raise ValidationFailed.field("membership", "membership_required")
     else:
         require_site(actor, data.membership.site_id, (Role.admin,))
         await _check_membership(data.membership.site_id, data.membership)
@@ -126,7 +122,7 @@ async def update_user(
         patch.current_password is not None
         and await verify_password(user.password_hash, patch.current_password)
     ):
-        raise _field_error("current_password", "wrong_password")
+        raise ValidationFailed.field("current_password", "wrong_password")
     new_hash = await hash_password(patch.password, settings) if patch.password else None
     changes = patch.model_dump(exclude_unset=True, exclude={"password", "current_password"})
     before = snapshot(user, tuple(changes))
@@ -156,11 +152,11 @@ async def _check_membership(
 ) -> None:
     await active_site(site_id)
     if data.role == Role.resident and data.unit_id is None:
-        raise _field_error("unit_id", "unit_required")
+        raise ValidationFailed.field("unit_id", "unit_required")
     if data.role not in (Role.resident, None) and data.unit_id is not None:
-        raise _field_error("unit_id", "unit_not_allowed")
+        raise ValidationFailed.field("unit_id", "unit_not_allowed")
     if data.unit_id is not None and not await Unit.exists(id=data.unit_id, site_id=site_id):
-        raise _field_error("unit_id", "not_found")
+        raise ValidationFailed.field("unit_id", "not_found")
 
 
 async def _add_membership(
@@ -196,7 +192,7 @@ async def create_membership(
     await _check_membership(site_id, data)
     user = await User.get_or_none(id=data.user_id, is_active=True)
     if user is None:
-        raise _field_error("user_id", "not_found")
+        raise ValidationFailed.field("user_id", "not_found")
     async with in_transaction():
         if await Membership.exists(
             user_id=user.id, site_id=site_id, role=data.role, unit_id=data.unit_id, is_active=True
