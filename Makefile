@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PWA_STAMP := pwa/node_modules/.installed
 
-.PHONY: run test install pwa migrate demo serve lint bench clean browser-deps fonts
+.PHONY: run test install pwa migrate demo serve lint bench clean browser-deps dbus-deps fonts
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -50,6 +50,14 @@ browser-deps:
 		else echo "chromium is missing: run 'sudo apt-get install chromium'"; fi; \
 	fi
 
+# dbus-daemon for the BLE bridge tests (a private bus serving a fake BlueZ).
+dbus-deps:
+	@if ! command -v dbus-daemon >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = "0" ]; then \
+			apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q dbus; \
+		else echo "dbus-daemon is missing: run 'sudo apt-get install dbus'"; fi; \
+	fi
+
 # A Chinese font to embed in PDFs (labels, reports); without it PDFs use a font the reader has.
 fonts:
 	@if [ ! -f /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ]; then \
@@ -58,13 +66,15 @@ fonts:
 		else echo "optional: 'sudo apt-get install fonts-wqy-zenhei' embeds Chinese in PDFs"; fi; \
 	fi
 
-test: install pwa browser-deps fonts
+test: install pwa browser-deps dbus-deps fonts
+	cd pwa && npm run test:unit
 	$(BIN)/python -m pytest
 
-lint: $(STAMP)
+lint: $(STAMP) $(PWA_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check backend tests bench ble_bridge
 	$(BIN)/mypy
+	cd pwa && npm run lint
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

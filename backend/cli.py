@@ -1,4 +1,5 @@
-"""The `anbao` command: serve, migrate, demo, create-user (and makemigrations for developers)."""
+"""The `anbao` command: serve, migrate, demo, create-user, vapid (and makemigrations for
+developers)."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ async def _with_db(settings: Settings, work: Callable[[TortoiseContext], Awaitab
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from backend.app import create_app
+    from backend.app import create_app, prepare_to_serve
     from backend.http import configure_logging
 
     overrides: dict[str, Any] = {}
@@ -53,8 +54,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if status:
         return status
     configure_logging(settings.log_level, settings.log_json)
+    app = create_app(settings)
+    prepare_to_serve()
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         proxy_headers=True,
@@ -95,7 +98,13 @@ def cmd_makemigrations(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from backend.services.demo import DemoLogin, demo_password, is_empty, seed_demo
+    from backend.services.demo import (
+        DEMO_USERNAMES,
+        DemoLogin,
+        demo_password,
+        is_empty,
+        seed_demo,
+    )
 
     settings = load_settings()
 
@@ -110,9 +119,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
             print("Seeded the demo organization (a community and an office building).")
         else:
             print("The database already has data; the demo was not seeded again.")
-            memberships = await Membership.filter(
-                user__username__in=["admin", "supervisor", "guard", "resident", "tower-guard"]
-            ).select_related("user", "site")
+            memberships = await Membership.filter(user__username__in=DEMO_USERNAMES).select_related(
+                "user", "site"
+            )
             logins = [
                 DemoLogin(m.user.username, demo_password(m.user.username), m.role, m.site.name)
                 for m in memberships
@@ -186,6 +195,26 @@ def cmd_create_user(args: argparse.Namespace) -> int:
     return asyncio.run(_with_db(settings, work))
 
 
+def cmd_vapid(args: argparse.Namespace) -> int:
+    from backend.services.notices import create_vapid_key
+
+    settings = load_settings()
+
+    async def work(ctx: TortoiseContext) -> int:
+        if await pending_migrations(ctx):
+            print("anbao: run `anbao migrate` first.", file=sys.stderr)
+            return 2
+        row, made = await create_vapid_key(settings.sealer(), rotate=args.rotate)
+        if made:
+            print("made a new VAPID key pair (the private key is sealed under the master key)")
+        else:
+            print("the VAPID key pair exists already (--rotate makes a new one)")
+        print(f"public key: {row.public_key}")
+        return 0
+
+    return asyncio.run(_with_db(settings, work))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="anbao",
@@ -224,6 +253,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--password-stdin", action="store_true", help="read the password from stdin"
     )
     create.set_defaults(func=cmd_create_user)
+
+    vapid = sub.add_parser(
+        "vapid",
+        help="make the key pair that signs web push notices (VAPID), once; the private key is "
+        "stored sealed under the master key",
+    )
+    vapid.add_argument(
+        "--rotate",
+        action="store_true",
+        help="make a new pair for new subscriptions; existing ones keep theirs",
+    )
+    vapid.set_defaults(func=cmd_vapid)
 
     mk = sub.add_parser("makemigrations", help="(developers) write migrations for model changes")
     mk.add_argument("--name", help="a short name for the migration")

@@ -12,6 +12,7 @@ from tortoise.context import TortoiseContext, _current_context
 from tortoise.migrations.autodetector import MigrationAutodetector
 from tortoise.migrations.executor import MigrationExecutor
 
+from backend.checkpoint import AUTOCHECKPOINT_PAGES
 from backend.errors import DatabaseUnavailable
 from backend.models import MODEL_MODULES
 from backend.settings import Settings
@@ -23,7 +24,7 @@ MIGRATIONS_MODULE = "backend.migrations"
 def tortoise_config(settings: Settings) -> dict[str, Any]:
     url = settings.resolved_database_url
     if url.startswith("sqlite"):
-        path = Path(url.removeprefix("sqlite://"))
+        path = settings.sqlite_path
         path.parent.mkdir(parents=True, exist_ok=True)
         connection: dict[str, Any] = {
             "engine": "tortoise.backends.sqlite",
@@ -35,6 +36,9 @@ def tortoise_config(settings: Settings) -> dict[str, Any]:
                 "journal_size_limit": 16_777_216,
                 "foreign_keys": "ON",
                 "synchronous": "NORMAL",
+                # The server checkpoints the log in the background (backend/checkpoint.py);
+                # SQLite's own checkpoint inside a commit is only a safety net.
+                "wal_autocheckpoint": AUTOCHECKPOINT_PAGES,
                 # 64 MiB of page cache: the change feed's index stays in memory when it grows.
                 "cache_size": -65536,
             },

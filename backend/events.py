@@ -92,6 +92,12 @@ class EventBus:
             return
         self._deliver(event)
 
+    @property
+    def quiet(self) -> bool:
+        """Nobody would hear an event now: no listener here, no other process to relay to.
+        A publisher with many events may skip making them."""
+        return self._outbox is None and not any(self._listeners.values())
+
     def publish(self, event: Event) -> None:
         self._deliver(event)
         if self._outbox is not None:

@@ -25,6 +25,7 @@ from backend.errors import (
     RouteNotFound,
 )
 from backend.i18n import negotiate, translate
+from backend.schemas.common import UUID_PATTERN
 
 log = logging.getLogger("anbao")
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
@@ -75,7 +76,10 @@ def field_errors(exc: ValidationError, language: str) -> list[dict[str, Any]]:
     for err in exc.errors(include_url=False, include_input=False):
         code = str(err["type"])
         ctx = {k: v for k, v in (err.get("ctx") or {}).items() if isinstance(v, int | float | str)}
-        if code == "value_error" and "error" in (err.get("ctx") or {}):
+        if code == "string_pattern_mismatch" and ctx.get("pattern") == UUID_PATTERN:
+            code = "uuid_parsing"  # a ClientUuid: the same error as a uuid.UUID field's
+            ctx = {}
+        elif code == "value_error" and "error" in (err.get("ctx") or {}):
             # Our own validators raise ValueError("<code>: text") to pick a catalog entry.
             raw = str(err["ctx"]["error"])
             code = raw.split(":", 1)[0] if ":" in raw else "invalid"
@@ -151,14 +155,16 @@ class RequestContextMiddleware:
 
 
 class BodyLimitMiddleware:
-    """Refuses bodies over the limit with 413 before they are read whole."""
+    """Refuses bodies over the limit with 413 before they are read whole. Routes under
+    `own_limit` (photo uploads) stream their body and enforce a limit of their own."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, own_limit: tuple[str, ...] = ()) -> None:
         self.app = app
         self.limit = limit
+        self.own_limit = own_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["path"].startswith(self.own_limit):
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers", []))

@@ -18,8 +18,9 @@ from tortoise.transactions import in_transaction
 
 from backend.db import bound
 from backend.events import Event, EventBus
-from backend.services import rounds
+from backend.services import bridge, notices, parcels, rounds
 from backend.services.changes import compact
+from backend.services.retention import purge as purge_personal_data
 from backend.settings import Settings
 
 log = logging.getLogger("anbao.jobs")
@@ -31,6 +32,9 @@ class Job:
     every: timedelta
     # Returns how many things it handled; may publish live events on the bus.
     run: Callable[[Settings, EventBus], Awaitable[int]]
+    # Shares its work out across processes itself (row locks): every process runs it, outside
+    # any transaction of the runner's.
+    shared: bool = False
 
 
 async def compact_changes(settings: Settings, _bus: EventBus) -> int:
@@ -63,10 +67,35 @@ async def close_rounds(_settings: Settings, bus: EventBus) -> int:
     return len(closed)
 
 
+async def purge_sightings(settings: Settings, _bus: EventBus) -> int:
+    return await bridge.purge_sightings(settings)
+
+
+async def purge_visitors(settings: Settings, _bus: EventBus) -> int:
+    retention = timedelta(days=settings.visitor_retention_days)
+    counts = await purge_personal_data(datetime.now(UTC), retention)
+    return sum(sum(c.values()) for c in counts.values())
+
+
+async def send_notices(settings: Settings, _bus: EventBus) -> int:
+    report = await notices.Sender(settings, settings.sealer()).run()
+    if report.delivered_refs:
+        await parcels.mark_notified(report.delivered_refs, datetime.now(UTC))
+    return report.attempted
+
+
+async def parcel_reminders(settings: Settings, _bus: EventBus) -> int:
+    return await parcels.send_reminders(settings, datetime.now(UTC))
+
+
 JOBS = [
     Job("compact_changes", timedelta(hours=6), compact_changes),
     Job("generate_rounds", timedelta(minutes=15), generate_rounds),
     Job("close_rounds", timedelta(minutes=2), close_rounds),
+    Job("send_notices", timedelta(seconds=2), send_notices, shared=True),
+    Job("parcel_reminders", timedelta(hours=1), parcel_reminders),
+    Job("purge_sightings", timedelta(hours=24), purge_sightings),
+    Job("purge_visitors", timedelta(hours=6), purge_visitors),
 ]
 
 
@@ -84,6 +113,8 @@ async def exclusive(name: str) -> AsyncIterator[bool]:
 
 async def run_once(job: Job, settings: Settings, bus: EventBus | None = None) -> int | None:
     """Run the job if no other process is running it; None when it was skipped."""
+    if job.shared:
+        return await job.run(settings, bus or EventBus())
     async with exclusive(job.name) as mine:
         if not mine:
             return None

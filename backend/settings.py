@@ -48,12 +48,30 @@ class Settings(BaseSettings):
     sync_page_size: int = Field(default=200, ge=10, le=5000)
     sync_max_clock_skew_seconds: int = Field(default=300, ge=1)
     sync_tombstone_retention_days: int = Field(default=30, ge=1)
+    visitor_retention_days: int = Field(default=90, ge=1, le=3650)
     jobs_enabled: bool = True
     cjk_font: str = ""
+    media_dir: str = ""  # empty: <data_dir>/media; shared storage when several processes run
+    media_max_bytes: int = Field(default=15_728_640, ge=65_536, le=1_073_741_824)
+    media_workers: int = Field(default=2, ge=1, le=64)
     patrol_max_speed_mps: float = Field(default=4.0, gt=0)
     patrol_duplicate_seconds: int = Field(default=120, ge=1)
     patrol_burst_count: int = Field(default=4, ge=2)
     patrol_burst_seconds: int = Field(default=60, ge=1)
+    push_contact: str = "mailto:admin@localhost"
+    push_allow_http: bool = False
+    push_ttl_seconds: int = Field(default=86_400, ge=0, le=2_419_200)
+    push_max_attempts: int = Field(default=6, ge=1, le=50)
+    push_retry_seconds: int = Field(default=30, ge=1)
+    push_batch_size: int = Field(default=100, ge=1, le=1000)
+    parcel_reminder_days: int = Field(default=3, ge=1, le=60)
+    parcel_pass_ttl_seconds: int = Field(default=900, ge=60, le=86_400)
+    pickup_max_failures_per_guard: int = Field(default=5, ge=1)
+    pickup_max_failures_per_site: int = Field(default=30, ge=1)
+    bridge_heartbeat_seconds: int = Field(default=60, ge=5, le=3600)
+    bridge_missing_after_seconds: int = Field(default=600, ge=30)
+    bridge_low_battery_percent: int = Field(default=20, ge=1, le=99)
+    bridge_sighting_retention_days: int = Field(default=30, ge=1)
 
     @field_validator("default_timezone")
     @classmethod
@@ -61,6 +79,13 @@ class Settings(BaseSettings):
         if value not in available_timezones():
             raise ValueError(f"unknown time zone {value!r}")
         return value
+
+    @field_validator("push_contact")
+    @classmethod
+    def _push_contact(cls, value: str) -> str:
+        from backend.webpush import check_contact
+
+        return check_contact(value)
 
     @property
     def resolved_database_url(self) -> str:
@@ -71,6 +96,11 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.resolved_database_url.startswith("sqlite")
+
+    @property
+    def sqlite_path(self) -> Path:
+        """The SQLite database file (for a sqlite:// URL)."""
+        return Path(self.resolved_database_url.removeprefix("sqlite://"))
 
     @property
     def tz(self) -> ZoneInfo:

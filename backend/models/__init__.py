@@ -9,4 +9,13 @@ MODEL_MODULES = [
     "backend.models.sync",
     "backend.models.duty_log",
     "backend.models.patrol",
+    "backend.models.bridge",
+    "backend.models.equipment",
+    "backend.models.visitors",
+    "backend.models.vehicles",
+    "backend.models.passes",
+    "backend.models.notices",
+    "backend.models.parcels",
+    "backend.models.media",
+    "backend.models.incidents",
 ]

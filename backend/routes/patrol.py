@@ -18,6 +18,7 @@ from backend.routes.organizations import page
 from backend.schemas.common import ListQuery, Page
 from backend.schemas.patrol import (
     BoardOut,
+    ChecklistItem,
     CheckpointIn,
     CheckpointOut,
     CheckpointPatch,
@@ -26,6 +27,11 @@ from backend.schemas.patrol import (
     GuardLastScan,
     HotspotIn,
     LabelQuery,
+    PatrolPlanOut,
+    PlanCheckpoint,
+    PlanQuery,
+    PlanTag,
+    PlanTour,
     ReviewIn,
     RoundOut,
     RoundQuery,
@@ -41,7 +47,7 @@ from backend.schemas.patrol import (
     TourPatch,
 )
 from backend.services import board as board_svc
-from backend.services import labels, rounds, scans
+from backend.services import incidents, labels, rounds, scans
 from backend.services import patrol as svc
 from backend.services.permissions import MANAGERS, require_site
 
@@ -164,6 +170,8 @@ async def create_scan(call: Call) -> ScanOut:
         call.actor, data, call.info, call.settings, call.request.app.state.sealer
     )
     _publish(call, data.site_id, "scan.recorded", out)
+    for event in scans.round_events(out):
+        call.request.app.state.bus.publish(event)
     return ScanOut.model_validate(out)
 
 
@@ -258,6 +266,45 @@ async def list_rounds(call: Call) -> list[RoundOut]:
     return [round_out(r) for r in rows]
 
 
+@router.get(
+    "/api/sites/{site_id:int}/patrol-plan",
+    summary="What a guard's phone keeps for patrolling offline (staff)",
+    query=PlanQuery,
+    response=PatrolPlanOut,
+)
+async def patrol_plan(call: Call) -> PatrolPlanOut:
+    """Checkpoints with zone and checklist, tours, rounds around now (hotspots included), and
+    each QR or plain NFC tag as a salted hash of its code mapped to its checkpoint."""
+    now = datetime.now(UTC)
+    plan = await rounds.patrol_plan(call.actor, call.path["site_id"], call.query, now)
+    return PatrolPlanOut(
+        site_id=plan.site.id,
+        timezone=plan.site.timezone,
+        salt=plan.salt,
+        checkpoints=[
+            PlanCheckpoint(
+                id=cp.id,
+                name=cp.name,
+                zone_id=cp.zone_id,
+                zone_name=zone,
+                checklist=[ChecklistItem.model_validate(item) for item in cp.checklist],
+                latitude=cp.latitude,
+                longitude=cp.longitude,
+                radius_m=cp.radius_m,
+            )
+            for cp, zone in plan.checkpoints
+        ],
+        tags=[
+            PlanTag(kind=kind.value, hash=digest, checkpoint_id=cp)
+            for kind, digest, cp in plan.tags
+        ],
+        tours=[PlanTour.model_validate(t) for t in plan.tours],
+        rounds=[round_out(r) for r in plan.rounds],
+        my_scans=[ScanOut.model_validate(scans.scan_out(s)) for s in plan.my_scans],
+        server_time=now,
+    )
+
+
 @router.post(
     "/api/rounds/{round_id:int}/start", summary="Start a round (a guard on duty)", response=RoundOut
 )
@@ -319,6 +366,9 @@ async def get_board(call: Call) -> BoardOut:
             )
             for u, s in b.last_scans
         ],
+        checkpoint_names=b.checkpoint_names,
+        guard_names=b.guard_names,
+        incidents=await incidents.outs(b.incidents),
         server_time=datetime.now(UTC),
     )
 

@@ -25,7 +25,8 @@ class PwaFiles(StaticFiles):
         try:
             response = await super().get_response(path, scope)
         except HTTPException as exc:
-            if exc.status_code != 404 or "." in Path(path).name:
+            # A file name has a dot; so has a pass link's code (/pass/p1.<payload>.<mac>).
+            if exc.status_code != 404 or ("." in Path(path).name and not path.startswith("pass/")):
                 raise
             response = await super().get_response("index.html", scope)
         if response.status_code == 404 and "." not in Path(path).name:

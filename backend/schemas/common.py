@@ -6,7 +6,14 @@ import re
 from typing import Annotated, Generic, TypeVar
 from zoneinfo import available_timezones
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+)
 
 T = TypeVar("T")
 
@@ -34,6 +41,16 @@ class ListQuery(Input):
     q: Annotated[str, StringConstraints(max_length=100)] = ""
     include_inactive: bool = False
 
+
+# A UUID made by the phone (a mutation's id, a new entity's id), kept as its canonical text:
+# validated without building a uuid.UUID that would be turned back into text (a push carries
+# hundreds). Any case in, lower case out; the braced and unhyphenated forms are refused.
+UUID_PATTERN = r"^(?i:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$"
+ClientUuid = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, to_lower=True, pattern=UUID_PATTERN),
+    WithJsonSchema({"type": "string", "format": "uuid"}),
+]
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
 Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]

@@ -9,13 +9,13 @@ from typing import Annotated
 from pydantic import StringConstraints
 
 from backend.models.duty_log import DutyCategory
-from backend.schemas.common import Input, ListQuery, Output
+from backend.schemas.common import ClientUuid, Input, ListQuery, Output
 
 EntryText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 
 
 class DutyEntryIn(Input):
-    id: uuid.UUID  # made by the phone, so a retried write is recognised
+    id: ClientUuid  # made by the phone, so a retried write is recognised
     text: EntryText
     category: DutyCategory = DutyCategory.routine
     zone_id: int | None = None

@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, Field, StringConstraints, field_validator
 
 from backend.models.patrol import ReviewStatus, ScanMethod, TagKind, Verdict
 from backend.schemas.common import ClockTime, Input, ListQuery, Name, Output
+from backend.schemas.incidents import IncidentOut
 
 HexKey = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9A-Fa-f]{32}$")]
 
@@ -247,6 +248,20 @@ class EndRoundIn(Input):
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 
 
+class StartRoundMutationArgs(Input):
+    # `patrol.start_round`: the round starts at the phone's `client_time` (docs/sync.md).
+    round_id: int
+    site_id: int
+    client_time: AwareDatetime | None = None
+
+
+class EndRoundMutationArgs(EndRoundIn):
+    # `patrol.end_round`: ended early, with a reason, at the phone's `client_time`.
+    round_id: int
+    site_id: int
+    client_time: AwareDatetime | None = None
+
+
 class GuardLastScan(Output):
     guard_id: int
     guard_name: str
@@ -258,6 +273,59 @@ class BoardOut(Output):
     rounds_with_problems: list[RoundOut]  # closed in the last 24 h with missed or late ones
     review_queue: list[ScanOut]
     guards: list[GuardLastScan]
+    # Names of the checkpoints and guards the lists above mention, by id.
+    checkpoint_names: dict[int, str] = Field(default_factory=dict)
+    guard_names: dict[int, str] = Field(default_factory=dict)
+    # High and critical incidents not yet resolved, newest first.
+    incidents: list[IncidentOut] = Field(default_factory=list)
+    server_time: datetime
+
+
+class PlanQuery(Input):
+    hours_back: int = Field(default=6, ge=0, le=24)
+    hours_ahead: int = Field(default=12, ge=1, le=36)
+
+
+class PlanCheckpoint(Output):
+    id: int
+    name: str
+    zone_id: int | None
+    zone_name: str
+    checklist: list[ChecklistItem]
+    latitude: float | None
+    longitude: float | None
+    radius_m: int
+
+
+class PlanTag(Output):
+    # sha256("<salt>:<kind>:<identifier>") in hex: the phone can tell which checkpoint a code
+    # belongs to without holding a printable code.
+    kind: Literal["qr", "nfc_uid"]
+    hash: str
+    checkpoint_id: int
+
+
+class PlanTour(Output):
+    id: int
+    name: str
+    order: str
+    every_minutes: int
+    window_minutes: int
+    min_spacing_seconds: int
+    stops: list[int]
+    hotspot_zone_id: int | None
+    expires_at: datetime | None
+
+
+class PatrolPlanOut(Output):
+    site_id: int
+    timezone: str
+    salt: str
+    checkpoints: list[PlanCheckpoint]
+    tags: list[PlanTag]
+    tours: list[PlanTour]
+    rounds: list[RoundOut]  # closed in the last `hours_back` hours to due in `hours_ahead`
+    my_scans: list[ScanOut]  # the caller's own scans since `hours_back`, as judged, newest first
     server_time: datetime
 
 

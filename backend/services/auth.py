@@ -9,6 +9,8 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
+from typing import Any
 
 import anyio.to_thread
 from argon2 import PasswordHasher
@@ -215,6 +217,35 @@ async def _bind_device(
     return device
 
 
+@cache
+def _session_sql(dialect: str) -> str:
+    parts = []
+    for alias, model in (("s", Session), ("u", User), ("d", Device)):
+        parts += [f'{alias}."{c}" AS "{alias}__{c}"' for c in sorted(model._meta.db_fields)]
+    mark = "$1" if dialect == "postgres" else "?"
+    return (
+        f'SELECT {", ".join(parts)} FROM "sessions" s JOIN "users" u ON u."id" = s."user_id" '
+        f'LEFT JOIN "devices" d ON d."id" = s."device_id" WHERE s."token_hash" = {mark}'
+    )
+
+
+async def _session_with_user(digest: str) -> Session | None:
+    """The session with this token hash, its user and device loaded: one plain query (every
+    authenticated request makes it), the rows turned into models as the ORM would."""
+    db = Session._meta.db
+    _, rows = await db.execute_query(_session_sql(db.capabilities.dialect), [digest])
+    if not rows:
+        return None
+    parts: dict[str, dict[str, Any]] = {"s": {}, "u": {}, "d": {}}
+    for key, value in dict(rows[0]).items():
+        alias, _, column = key.partition("__")
+        parts[alias][column] = value
+    session = Session._init_from_db(**parts["s"])
+    session.user = User._init_from_db(**parts["u"])
+    session.device = None if parts["d"]["id"] is None else Device._init_from_db(**parts["d"])
+    return session
+
+
 async def authenticate(token: str) -> Actor:
     """The actor behind a session or device token; raises if it is unknown, revoked or expired."""
     digest = token_hash(token)
@@ -228,9 +259,10 @@ async def authenticate(token: str) -> Actor:
         if device.last_seen_at is None or now - device.last_seen_at > _TOUCH_EVERY:
             await Device.filter(id=device.id).update(last_seen_at=now)
         return Actor(device=device, via="bearer")
-    session = await Session.get_or_none(token_hash=digest).select_related("user", "device")
-    if session is None:
+    found = await _session_with_user(digest)
+    if found is None:
         raise NotAuthenticated("unknown session token")
+    session = found
     if (
         session.revoked_at is not None
         or session.expires_at <= now

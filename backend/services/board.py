@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from backend.models.patrol import ReviewStatus, Round, RoundStatus, Scan
+from backend.models.incidents import Incident
+from backend.models.patrol import Checkpoint, ReviewStatus, Round, RoundStatus, Scan
 from backend.models.users import User
+from backend.services.incidents import open_alerts
 from backend.services.permissions import MANAGERS, Actor, require_site
 
 RECENT = timedelta(hours=24)
@@ -19,6 +21,10 @@ class Board:
     rounds_closed: list[Round]  # the last 24 h, with their missed and late checkpoints
     review_queue: list[Scan]
     last_scans: list[tuple[User, Scan]]  # each guard's latest scan at the site
+    checkpoint_names: dict[int, str]  # of every checkpoint the lists above mention
+    guard_names: dict[int, str]  # of every guard the lists above mention
+    # High and critical incidents not yet resolved, newest first.
+    incidents: list[Incident] = field(default_factory=list)
 
 
 async def board(actor: Actor, site_id: int, now: datetime) -> Board:
@@ -47,12 +53,22 @@ async def board(actor: Actor, site_id: int, now: datetime) -> Board:
     latest: dict[int, Scan] = {}
     for scan in recent:
         latest.setdefault(scan.guard_id, scan)
-    users = {u.id: u for u in await User.filter(id__in=list(latest))}
+    problems = [r for r in closed if any(s["status"] in ("missed", "late") for s in r.stops)]
+    rounds = [*in_progress, *problems]
+    guard_ids = {*latest, *(s.guard_id for s in queue)}
+    guard_ids.update(r.guard_id for r in rounds if r.guard_id is not None)
+    users = {u.id: u for u in await User.filter(id__in=list(guard_ids))}
+    cp_ids = {s["checkpoint_id"] for r in rounds for s in r.stops}
+    cp_ids.update(s.checkpoint_id for s in [*queue, *latest.values()] if s.checkpoint_id)
+    names = await Checkpoint.filter(id__in=list(cp_ids)).values_list("id", "name")
     return Board(
         in_progress,
-        [r for r in closed if any(s["status"] in ("missed", "late") for s in r.stops)],
+        problems,
         queue,
         [(users[g], s) for g, s in latest.items() if g in users],
+        {int(i): str(n) for i, n in names},
+        {u.id: u.display_name or u.username for u in users.values()},
+        incidents=await open_alerts(site_id),
     )
 
 

@@ -12,29 +12,39 @@ from typing import Any
 
 from backend.errors import BadCursor
 from backend.models.sync import Change, ChangeOp, SiteSequence
-from backend.services.bulk import dump_json, insert_rows
+from backend.services.bulk import db_datetimes, dialect_of, dump_json, insert_rows
 from backend.services.permissions import STAFF, Actor
 
 _CURSOR_PREFIX = "c1."
 STAFF_AUDIENCE = "staff"
+_CHANGE_COLUMNS = ("site_id", "seq", "entity", "entity_id", "op", "audience", "data", "at")
 
 
 def unit_audience(unit_id: int) -> str:
     return f"unit:{unit_id}"
 
 
+_ALLOCATE = (
+    'INSERT INTO "site_sequences" ("site_id", "seq", "horizon") VALUES ({marks}, 0) '
+    'ON CONFLICT ("site_id") DO UPDATE SET "seq" = "site_sequences"."seq" + excluded."seq" '
+    'RETURNING "seq"'
+)
+_ALLOCATE_SQL = {
+    "sqlite": _ALLOCATE.format(marks="?, ?"),
+    "postgres": _ALLOCATE.format(marks="$1, $2"),
+}
+
+
 async def allocate_seqs(site_id: int, count: int) -> int:
     """Reserve `count` sequence numbers of a site; returns the first. Call inside a transaction.
 
-    The row lock makes sequence numbers of one site commit in the order they were given, so a
-    reader that has seen seq N has seen everything below N.
+    One statement that creates or bumps the site's row. The row stays locked until the
+    transaction ends, so sequence numbers of one site commit in the order they were given, and
+    a reader that has seen seq N has seen everything below N.
     """
-    await SiteSequence.bulk_create([SiteSequence(site_id=site_id)], ignore_conflicts=True)
-    row = await SiteSequence.filter(site_id=site_id).select_for_update().get()
-    first = int(row.seq) + 1
-    row.seq += count
-    await row.save(update_fields=["seq"])
-    return first
+    db = SiteSequence._meta.db
+    rows = await db.execute_query_dict(_ALLOCATE_SQL[dialect_of(SiteSequence)], [site_id, count])
+    return int(rows[0]["seq"]) - count + 1
 
 
 async def record_changes(
@@ -49,10 +59,10 @@ async def record_changes(
     if not items:
         return
     first = await allocate_seqs(site_id, len(items))
-    now = datetime.now(UTC)
+    now = db_datetimes(Change)(datetime.now(UTC))
     await insert_rows(
         Change,
-        ("site_id", "seq", "entity", "entity_id", "op", "audience", "data", "at"),
+        _CHANGE_COLUMNS,
         [
             (site_id, first + i, entity, str(entity_id), op.value, audience, dump_json(data), now)
             for i, (entity_id, op, data) in enumerate(items)

@@ -9,6 +9,8 @@ from tortoise.transactions import in_transaction
 from backend.models.organizations import Organization, Site, SiteKind, Unit, Zone, ZoneKind
 from backend.models.users import Membership, Role, User
 from backend.services.auth import hash_password
+from backend.services.gate_demo import add_demo_gate
+from backend.services.parcels import add_demo_parcels
 from backend.settings import Settings
 
 
@@ -27,10 +29,13 @@ _PEOPLE = [
     ("guard", "王保安 Wang (guard)", Role.guard, 0, None),
     ("guard2", "赵保安 Zhao (guard)", Role.guard, 0, None),
     ("resident", "陈女士 Ms Chen (resident)", Role.resident, 0, "3-1-502"),
+    ("resident2", "刘先生 Mr Liu (resident)", Role.resident, 0, "1-2-201"),
     ("tower-supervisor", "周主管 Zhou (supervisor)", Role.supervisor, 1, None),
     ("tower-guard", "孙保安 Sun (guard)", Role.guard, 1, None),
     ("tenant", "吴经理 Mr Wu (tenant)", Role.resident, 1, "12F-1203"),
 ]
+
+DEMO_USERNAMES = [person[0] for person in _PEOPLE]
 
 _SITES = [
     (
@@ -107,4 +112,8 @@ async def seed_demo(settings: Settings) -> list[DemoLogin]:
         # The admin runs both sites.
         admin = await User.get(username="admin")
         await Membership.create(user=admin, site=sites[1], role=Role.admin)
+        # Visitors, cars and passes at both gates.
+        await add_demo_gate(sites, units, settings.sealer())
+        # Parcels waiting at the community's guard room, and one already picked up.
+        await add_demo_parcels(sites[0], await User.get(username="guard"), units)
     return logins

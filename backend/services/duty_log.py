@@ -19,7 +19,13 @@ from backend.models.duty_log import DutyLogEntry
 from backend.models.organizations import Site, Zone
 from backend.models.sync import ChangeOp
 from backend.schemas.duty_log import DutyEntryIn, DutyEntryOut, DutyLogQuery
-from backend.services.bulk import existing_ids, insert_rows
+from backend.services.bulk import (
+    db_datetime_texts,
+    db_datetimes,
+    existing_ids,
+    fetch_by_ids,
+    insert_rows,
+)
 from backend.services.changes import record_changes
 from backend.services.permissions import STAFF, Actor, require_site
 
@@ -62,24 +68,31 @@ async def add_entries(
     a hot path).
     """
     assert actor.user is not None
-    sites = dict(await Site.filter(id__in={s for s, _ in items}).values_list("id", "is_active"))
+    site_rows = await fetch_by_ids(Site, ("id", "is_active"), {s for s, _ in items})
+    sites = {r["id"]: bool(r["is_active"]) for r in site_rows}
     zone_ids = {d.zone_id for _, d in items if d.zone_id is not None}
-    zones = set(
-        await Zone.filter(id__in=zone_ids, is_active=True).values_list("id", "site_id")
-        if zone_ids
-        else []
-    )
-    taken = await existing_ids(DutyLogEntry, (d.id for _, d in items))
+    zone_rows = await fetch_by_ids(Zone, ("id", "site_id", "is_active"), zone_ids)
+    zones = {(r["id"], r["site_id"]) for r in zone_rows if r["is_active"]}
+    entry_ids = [d.id for _, d in items]
+    taken = await existing_ids(DutyLogEntry, entry_ids)
     now = datetime.now(UTC)
     now_text = now.isoformat()
+    to_db = db_datetimes(DutyLogEntry)
+    texts = db_datetime_texts(DutyLogEntry)
+    now_db = to_db(now)
     author_id, author_name = actor.user.id, actor.user.display_name
+    allowed: dict[int, AnbaoError | None] = {}  # per site: the permission check's outcome
     outcomes: list[dict[str, Any] | AnbaoError] = []
     rows: list[tuple[Any, ...]] = []
     changes: dict[int, list[tuple[object, ChangeOp, dict[str, Any] | None]]] = defaultdict(list)
-    for site_id, data in items:
-        entry_id = str(data.id)
+    for (site_id, data), entry_id in zip(items, entry_ids, strict=True):
+        if site_id not in allowed:
+            allowed[site_id] = _site_refusal(actor, site_id)
+        refused = allowed[site_id]
+        if refused is not None:
+            outcomes.append(refused)
+            continue
         try:
-            require_site(actor, site_id, STAFF)
             if site_id not in sites:
                 raise NotFound("site")
             if not sites[site_id]:
@@ -93,7 +106,7 @@ async def add_entries(
             outcomes.append(exc)
             continue
         taken.add(entry_id)
-        client_time = (data.client_time or now).astimezone(UTC)
+        client_iso, client_db = texts((data.client_time or now).astimezone(UTC))
         category = data.category.value
         out = {
             "id": entry_id,
@@ -103,7 +116,7 @@ async def add_entries(
             "author_name": author_name,
             "category": category,
             "text": data.text,
-            "client_time": client_time.isoformat(),
+            "client_time": client_iso,
             "server_time": now_text,
         }
         rows.append(
@@ -115,8 +128,8 @@ async def add_entries(
                 actor.device_id,
                 category,
                 data.text,
-                client_time,
-                now,
+                client_db,
+                now_db,
             )
         )
         changes[site_id].append((entry_id, ChangeOp.upsert, out))
@@ -125,6 +138,14 @@ async def add_entries(
     for site_id, site_changes in changes.items():
         await record_changes(site_id, ENTITY, site_changes)
     return outcomes
+
+
+def _site_refusal(actor: Actor, site_id: int) -> AnbaoError | None:
+    try:
+        require_site(actor, site_id, STAFF)
+    except AnbaoError as exc:
+        return exc
+    return None
 
 
 async def add_entry(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 
@@ -25,6 +26,12 @@ _CHECKPOINT_FIELDS = ("name", "zone_id", "latitude", "longitude", "radius_m")
 _UID = re.compile(r"^[0-9A-F]{14}$")
 # Unambiguous characters for printed codes (no 0/O, 1/I/L).
 _QR_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+
+def code_hash(salt: str, kind: TagKind, identifier: str) -> str:
+    """What the phone's offline plan holds for a QR code or NFC UID instead of the code itself:
+    it can match what it reads without carrying anything worth printing."""
+    return hashlib.sha256(f"{salt}:{kind.value}:{identifier}".encode()).hexdigest()
 
 
 def tag_purpose(kind: TagKind, identifier: str) -> str:

@@ -78,13 +78,21 @@ class Actor:
         }
 
 
+_ROLES_SQL = (
+    'SELECT m."id", m."site_id", s."organization_id", m."role", m."unit_id" '
+    'FROM "memberships" m JOIN "sites" s ON s."id" = m."site_id" '
+    'WHERE m."user_id" = {mark} AND m."is_active" AND s."is_active" ORDER BY m."id"'
+)
+
+
 async def load_roles(user: User) -> list[SiteRole]:
-    memberships = await Membership.filter(
-        user_id=user.id, is_active=True, site__is_active=True
-    ).select_related("site")
+    # Every authenticated request asks: one plain query, no model object per membership.
+    db = Membership._meta.db
+    mark = "$1" if db.capabilities.dialect == "postgres" else "?"
+    rows = await db.execute_query(_ROLES_SQL.format(mark=mark), [user.id])
     return [
-        SiteRole(m.id, m.site_id, m.site.organization_id, Role(m.role), m.unit_id)
-        for m in memberships
+        SiteRole(membership_id, site_id, organization_id, Role(role), unit_id)
+        for membership_id, site_id, organization_id, role, unit_id in rows[1]
     ]
 
 

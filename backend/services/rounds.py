@@ -3,33 +3,52 @@ scans, and closed by a job that marks every checkpoint done, late or missed."""
 
 from __future__ import annotations
 
+import secrets
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from backend.errors import Conflict, DuplicateName, NotFound, ValidationFailed
+from backend.errors import AnbaoError, DuplicateName, InvalidState, NotFound, ValidationFailed
+from backend.events import Event
 from backend.http import ClientInfo
-from backend.models.organizations import Zone
+from backend.models.organizations import Site, Zone
 from backend.models.patrol import (
     Checkpoint,
     ReviewStatus,
     Round,
     RoundStatus,
     Scan,
+    Tag,
+    TagKind,
     Tour,
     TourOrder,
     Verdict,
 )
 from backend.models.users import Role
-from backend.schemas.patrol import HotspotIn, RoundQuery, TourIn, TourPatch
-from backend.services import audit
+from backend.schemas.patrol import (
+    EndRoundMutationArgs,
+    HotspotIn,
+    PlanQuery,
+    RoundOut,
+    RoundQuery,
+    RoundStopOut,
+    StartRoundMutationArgs,
+    TourIn,
+    TourPatch,
+)
+from backend.services import audit, notices
 from backend.services.listing import apply_patch
 from backend.services.organizations import active_site
+from backend.services.patrol import code_hash
 from backend.services.permissions import STAFF, Actor, require_site
 from backend.services.schedules import Schedule, parse_hhmm, slots
+from backend.settings import Settings
 
 GENERATE_AHEAD = timedelta(hours=36)
 # A scan this long after a round closed still fills its checkpoint, marked late.
@@ -37,6 +56,10 @@ LATE_GRACE = timedelta(minutes=15)
 # A round can be started this long before it falls due.
 EARLY_START = timedelta(minutes=10)
 OPEN = (RoundStatus.scheduled, RoundStatus.in_progress, RoundStatus.ended_early)
+# A stop a scan can still fill: pending, or missed by a round the job closed before a scan made
+# inside its window (and grace) reached the server.
+FILLABLE = ("pending", "missed")
+UPDATED = "round.updated"
 
 
 def schedule_of(tour: Tour) -> Schedule:
@@ -217,38 +240,193 @@ async def list_rounds(actor: Actor, site_id: int, q: RoundQuery, now: datetime) 
     ).order_by("due_at", "id")
 
 
-async def _round_for(actor: Actor, round_id: int) -> Round:
-    rnd = await Round.get_or_none(id=round_id)
-    if rnd is None:
+@dataclass(slots=True)
+class Plan:
+    site: Site
+    salt: str
+    checkpoints: list[tuple[Checkpoint, str]]  # with the zone's name
+    tags: list[tuple[TagKind, str, int]]  # kind, salted hash, checkpoint id
+    tours: list[Tour]
+    rounds: list[Round]
+    my_scans: list[Scan]  # the caller's own, newest first: verdicts and review decisions
+
+
+async def patrol_plan(actor: Actor, site_id: int, q: PlanQuery, now: datetime) -> Plan:
+    """What a guard's phone keeps for patrolling without signal: checkpoints with their zone and
+    checklist, the tours and rounds around now (hotspots included), the caller's own recent
+    scans as judged, and for QR and plain NFC tags only a salted hash of each code with its
+    checkpoint."""
+    require_site(actor, site_id, STAFF)
+    site = await active_site(site_id)
+    salt = secrets.token_hex(16)
+    cps = await Checkpoint.filter(site_id=site.id, is_active=True).order_by("name")
+    zones = dict(await Zone.filter(site_id=site.id).values_list("id", "name"))
+    tags = await Tag.filter(
+        site_id=site.id,
+        kind__in=[TagKind.qr, TagKind.nfc_uid],
+        is_active=True,
+        checkpoint_id__in=[cp.id for cp in cps],
+    ).order_by("id")
+    rows = await Round.filter(
+        site_id=site.id,
+        closes_at__gte=now - timedelta(hours=q.hours_back),
+        due_at__lte=now + timedelta(hours=q.hours_ahead),
+    ).order_by("due_at", "id")
+    tours = await Tour.filter(
+        Q(is_active=True) | Q(id__in=list({r.tour_id for r in rows})), site_id=site.id
+    ).order_by("name")
+    mine = (
+        await Scan.filter(
+            site_id=site.id,
+            guard_id=actor.user_id,
+            client_time__gte=now - timedelta(hours=q.hours_back),
+        )
+        .order_by("-client_time")
+        .limit(200)
+    )
+    return Plan(
+        site=site,
+        salt=salt,
+        checkpoints=[(cp, zones.get(cp.zone_id, "") if cp.zone_id else "") for cp in cps],
+        tags=[
+            (t.kind, code_hash(salt, t.kind, t.identifier), t.checkpoint_id)
+            for t in tags
+            if t.checkpoint_id is not None
+        ],
+        tours=tours,
+        rounds=rows,
+        my_scans=mine,
+    )
+
+
+def round_data(rnd: Round) -> dict[str, Any]:
+    """A round as the API shows it (`RoundOut`), JSON-ready: sync results and live events."""
+    stops = [RoundStopOut.model_validate(s) for s in rnd.stops]
+    return RoundOut(
+        id=rnd.id,
+        tour_id=rnd.tour_id,
+        site_id=rnd.site_id,
+        due_at=rnd.due_at,
+        closes_at=rnd.closes_at,
+        status=rnd.status.value,
+        guard_id=rnd.guard_id,
+        end_reason=rnd.end_reason,
+        stops=stops,
+        done=sum(s.status in ("done", "late") for s in stops),
+        total=len(stops),
+    ).model_dump(mode="json")
+
+
+def updated_event(rnd: Round) -> Event:
+    """`round.updated`: a closed round changed (a late-synced scan filled a missed stop)."""
+    return Event(rnd.site_id, UPDATED, round_data(rnd))
+
+
+async def _round_for(actor: Actor, round_id: int, site_id: int | None = None) -> Round:
+    """The round, locked for this transaction; 404 when it is not at `site_id` (if given)."""
+    rnd = await Round.filter(id=round_id).select_for_update().first()
+    if rnd is None or (site_id is not None and rnd.site_id != site_id):
         raise NotFound("round")
     require_site(actor, rnd.site_id, STAFF)
     return rnd
 
 
-async def start_round(actor: Actor, round_id: int, info: ClientInfo, now: datetime) -> Round:
-    rnd = await _round_for(actor, round_id)
-    if rnd.status != RoundStatus.scheduled:
-        raise Conflict("round already started or over")
-    if not rnd.due_at - EARLY_START <= now < rnd.closes_at:
-        raise Conflict("round not open now")
+def _when(at: datetime | None, now: datetime, max_skew: timedelta) -> datetime:
+    """The phone's time of a round action, bounded: never after the server's now, and refused
+    when the phone's clock runs ahead by more than the skew allowed."""
+    if at is None:
+        return now
+    if at > now + max_skew:
+        raise ValidationFailed.field("client_time", "in_future")
+    return min(at.astimezone(UTC), now)
+
+
+def _not_open(rnd: Round, detail: str) -> InvalidState:
+    return InvalidState(
+        detail,
+        status=rnd.status.value,
+        due_at=rnd.due_at.isoformat(),
+        closes_at=rnd.closes_at.isoformat(),
+    )
+
+
+async def start_round(
+    actor: Actor,
+    round_id: int,
+    info: ClientInfo,
+    now: datetime,
+    at: datetime | None = None,
+    *,
+    max_skew: timedelta = timedelta(0),
+    site_id: int | None = None,
+) -> Round:
+    """Start a round at `at` (the phone's time; the server's `now` when online).
+
+    The time must fall in the round's window (from EARLY_START before it is due until it
+    closes). A start synced after the job closed the round is still recorded (who walked it and
+    when); the round stays closed. Starting a round one walks already changes nothing.
+    """
+    when = _when(at, now, max_skew)
     async with in_transaction():
-        rnd.status, rnd.guard_id, rnd.started_at = RoundStatus.in_progress, actor.user_id, now
+        rnd = await _round_for(actor, round_id, site_id)
+        if rnd.guard_id == actor.user_id:
+            return rnd  # started before (online, or from another phone): nothing to do
+        if rnd.guard_id is not None:
+            raise InvalidState("another guard walks this round", status=rnd.status.value)
+        if rnd.status not in (RoundStatus.scheduled, RoundStatus.closed):
+            raise InvalidState("round already over", status=rnd.status.value)
+        if not rnd.due_at - EARLY_START <= when < rnd.closes_at:
+            raise _not_open(rnd, "round not open at that time")
+        rnd.guard_id, rnd.started_at = actor.user_id, when
+        if rnd.status == RoundStatus.scheduled:
+            rnd.status = RoundStatus.in_progress
         await rnd.save(update_fields=["status", "guard_id", "started_at"])
-        await audit.record(actor, info, "round.started", "round", rnd.id, site_id=rnd.site_id)
+        await audit.record(
+            actor,
+            info,
+            "round.started",
+            "round",
+            rnd.id,
+            site_id=rnd.site_id,
+            after={"started_at": when.isoformat(), "status": rnd.status.value},
+        )
     return rnd
 
 
 async def end_round(
-    actor: Actor, round_id: int, reason: str, info: ClientInfo, now: datetime
+    actor: Actor,
+    round_id: int,
+    reason: str,
+    info: ClientInfo,
+    now: datetime,
+    at: datetime | None = None,
+    *,
+    max_skew: timedelta = timedelta(0),
+    site_id: int | None = None,
 ) -> Round:
-    """End a round early; only with a reason, and only the guard who walks it (or a manager)."""
-    rnd = await _round_for(actor, round_id)
-    if rnd.status != RoundStatus.in_progress:
-        raise Conflict("round not in progress")
-    if rnd.guard_id != actor.user_id:
-        require_site(actor, rnd.site_id, (Role.admin, Role.supervisor))
+    """End a round early; only with a reason, and only the guard who walks it (or a manager).
+
+    An end synced after the job closed the round is recorded on it (when and why) if it was
+    made inside the window; the stops the job marked missed stay missed.
+    """
+    when = _when(at, now, max_skew)
     async with in_transaction():
-        rnd.status, rnd.ended_at, rnd.end_reason = RoundStatus.ended_early, now, reason
+        rnd = await _round_for(actor, round_id, site_id)
+        late_sync = (
+            rnd.status == RoundStatus.closed
+            and rnd.guard_id is not None
+            and rnd.ended_at is None
+            and when < rnd.closes_at
+        )
+        if rnd.status != RoundStatus.in_progress and not late_sync:
+            raise InvalidState("round not in progress", status=rnd.status.value)
+        if rnd.guard_id != actor.user_id:
+            require_site(actor, rnd.site_id, (Role.admin, Role.supervisor))
+        if rnd.started_at is not None and when < rnd.started_at:
+            when = rnd.started_at  # a phone's clock set back between the two taps
+        if rnd.status == RoundStatus.in_progress:
+            rnd.status = RoundStatus.ended_early
+        rnd.ended_at, rnd.end_reason = when, reason
         await rnd.save(update_fields=["status", "ended_at", "end_reason"])
         await audit.record(
             actor,
@@ -257,16 +435,78 @@ async def end_round(
             "round",
             rnd.id,
             site_id=rnd.site_id,
-            after={"reason": reason},
+            after={"reason": reason, "ended_at": when.isoformat()},
         )
     return rnd
 
 
+class MutationContext(Protocol):
+    """The part of the push's `services.sync.MutationContext` round mutations use."""
+
+    @property
+    def info(self) -> ClientInfo: ...
+
+    @property
+    def settings(self) -> Settings: ...
+
+
+Outcomes = Sequence[dict[str, Any] | AnbaoError]
+
+
+async def start_rounds(
+    actor: Actor, items: list[StartRoundMutationArgs], ctx: MutationContext
+) -> Outcomes:
+    """`patrol.start_round`: each round started at the phone's time, in the device's order."""
+    now = datetime.now(UTC)
+    skew = timedelta(seconds=ctx.settings.sync_max_clock_skew_seconds)
+    out: list[dict[str, Any] | AnbaoError] = []
+    for a in items:
+        try:
+            rnd = await start_round(
+                actor, a.round_id, ctx.info, now, a.client_time, max_skew=skew, site_id=a.site_id
+            )
+        except AnbaoError as exc:
+            out.append(exc)
+        else:
+            out.append(round_data(rnd))
+    return out
+
+
+async def end_rounds(
+    actor: Actor, items: list[EndRoundMutationArgs], ctx: MutationContext
+) -> Outcomes:
+    """`patrol.end_round`: each round ended early with its reason at the phone's time."""
+    now = datetime.now(UTC)
+    skew = timedelta(seconds=ctx.settings.sync_max_clock_skew_seconds)
+    out: list[dict[str, Any] | AnbaoError] = []
+    for a in items:
+        try:
+            rnd = await end_round(
+                actor,
+                a.round_id,
+                a.reason,
+                ctx.info,
+                now,
+                a.client_time,
+                max_skew=skew,
+                site_id=a.site_id,
+            )
+        except AnbaoError as exc:
+            out.append(exc)
+        else:
+            out.append(round_data(rnd))
+    return out
+
+
 async def credit_scan(scan: Scan) -> Round | None:
-    """Fill the checkpoint in the round this scan belongs to, if any.
+    """Fill the checkpoint in the round this scan belongs to, if any; answer that round.
 
     Only valid scans, and suspicious ones a supervisor accepted, count. The round the guard
-    started comes first; otherwise the earliest open round of a tour through the checkpoint.
+    started comes first; otherwise the earliest round of a tour through the checkpoint whose
+    window (plus LATE_GRACE) holds the scan's `client_time`. That decides, not when the scan
+    reached the server: a scan made offline inside the window fills its stop even if the job
+    closed the round (marking it missed) before the phone synced; the round stays closed.
+    Call inside a transaction: the rounds are locked against the closing job.
     """
     if scan.checkpoint_id is None or scan.verdict == Verdict.rejected:
         return None
@@ -277,23 +517,25 @@ async def credit_scan(scan: Scan) -> Round | None:
         await Round.filter(
             Q(guard_id=scan.guard_id) | Q(guard_id=None),
             site_id=scan.site_id,
-            status__in=list(OPEN),
+            status__in=[*OPEN, RoundStatus.closed],
             due_at__lte=when + EARLY_START,
             closes_at__gte=when - LATE_GRACE,
         )
-        .select_related("tour")
-        .order_by("due_at")
+        .order_by("due_at", "id")
+        .select_for_update()
     )
-    # The round the phone named comes first, then the guard's own, then the earliest open one.
+    tours = {t.id: t for t in await Tour.filter(id__in=list({r.tour_id for r in candidates}))}
+    # The round the phone named comes first, then the guard's own, then the earliest one.
     candidates.sort(key=lambda r: (r.id != scan.round_id, r.guard_id != scan.guard_id, r.due_at))
     for rnd in candidates:
+        tour = tours[rnd.tour_id]
         for stop in rnd.stops:
-            if stop["checkpoint_id"] == scan.checkpoint_id and stop["status"] == "pending":
-                if rnd.tour.order == TourOrder.fixed and any(
-                    s["status"] == "pending" for s in rnd.stops[: rnd.stops.index(stop)]
+            if stop["checkpoint_id"] == scan.checkpoint_id and stop["status"] in FILLABLE:
+                if tour.order == TourOrder.fixed and any(
+                    s["status"] in FILLABLE for s in rnd.stops[: rnd.stops.index(stop)]
                 ):
                     break  # in a fixed-order tour an earlier checkpoint comes first
-                if scan.review.value != "accepted" and _too_soon(rnd, when):
+                if scan.review.value != "accepted" and _too_soon(tour, rnd, when):
                     # "Not before": checkpoints cleared faster than the tour allows are doubted.
                     scan.verdict = Verdict.suspicious
                     scan.reasons = sorted({*scan.reasons, "too_soon"})
@@ -307,8 +549,8 @@ async def credit_scan(scan: Scan) -> Round | None:
     return None
 
 
-def _too_soon(rnd: Round, when: datetime) -> bool:
-    spacing = rnd.tour.min_spacing_seconds
+def _too_soon(tour: Tour, rnd: Round, when: datetime) -> bool:
+    spacing = tour.min_spacing_seconds
     if not spacing:
         return False
     done = [datetime.fromisoformat(s["at"]) for s in rnd.stops if s.get("at")]
@@ -318,11 +560,21 @@ def _too_soon(rnd: Round, when: datetime) -> bool:
 async def close_rounds(now: datetime) -> list[Round]:
     """Close rounds past their window and grace: every checkpoint left pending is missed."""
     closed = []
-    for rnd in await Round.filter(status__in=list(OPEN), closes_at__lte=now - LATE_GRACE):
+    # Locked: a scan crediting one of these rounds at this moment is seen, not overwritten.
+    due = Round.filter(status__in=list(OPEN), closes_at__lte=now - LATE_GRACE)
+    for rnd in await due.order_by("due_at", "id").select_for_update():
         for stop in rnd.stops:
             if stop["status"] == "pending":
                 stop["status"] = "missed"
         rnd.status = RoundStatus.closed
         await rnd.save(update_fields=["status", "stops"])
         closed.append(rnd)
+        missed = [s["checkpoint_id"] for s in rnd.stops if s["status"] == "missed"]
+        if missed:
+            await notices.alert_supervisors(
+                rnd.site_id,
+                "missed_checkpoints",
+                {"round_id": rnd.id, "count": len(missed), "checkpoint_ids": missed},
+                ref=f"round:{rnd.id}",
+            )
     return closed

@@ -7,10 +7,12 @@ is evidence. A malformed mutation (bad args, wrong site) is refused instead and 
                bad_sun_params, bad_mac, replayed_counter, stale_eid, duplicate,
                outside_radius_only (position the only evidence), bad_checklist (an answer
                to an item the checkpoint does not have, or of the wrong kind), round_closed
-               (the scan names a round that is already closed)
+               (the scan names a closed round and was made after its window and late grace;
+               one made inside them still counts, however late it syncs)
     suspicious (counts once a supervisor accepts it): manual_entry, outside_radius,
                impossible_speed, clock_skew, burst, too_soon (faster than the tour's
-               "not before" spacing; decided when the scan is credited to a round)
+               "not before" spacing; decided when the scan is credited to a round),
+               weak_badge (a static BLE badge seen by a bridge: services.bridge)
     valid      otherwise
 """
 
@@ -26,6 +28,7 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from backend.errors import AnbaoError, Inactive, NotFound, ValidationFailed
+from backend.events import Event
 from backend.http import ClientInfo
 from backend.models.organizations import Site
 from backend.models.patrol import (
@@ -42,7 +45,7 @@ from backend.models.patrol import (
 from backend.schemas.common import ListQuery
 from backend.schemas.patrol import ScanIn
 from backend.sealing import Sealer, SealError
-from backend.services import audit, rounds
+from backend.services import audit, notices, rounds
 from backend.services.eid import EidError, resolve_eid
 from backend.services.patrol import tag_purpose
 from backend.services.permissions import MANAGERS, STAFF, Actor, require_site
@@ -213,10 +216,15 @@ async def judge(
         return j
     if data.round_id is not None:
         rnd = await Round.get_or_none(id=data.round_id, site_id=site.id)
-        if rnd is not None and rnd.status == RoundStatus.closed:
+        made = data.client_time or now
+        if (
+            rnd is not None
+            and rnd.status == RoundStatus.closed
+            and made > rnd.closes_at + rounds.LATE_GRACE
+        ):
             j.reasons.append("round_closed")
             return j
-    await _plausibility(actor, data, settings, skew, j)
+    await plausibility(actor, data, settings, skew, j)
     return j
 
 
@@ -234,7 +242,7 @@ def _answers_fit(answers: dict[str, bool | str], checklist: list[dict[str, Any]]
     return True
 
 
-async def _plausibility(
+async def plausibility(
     actor: Actor, data: ScanIn, settings: Settings, skew: int, j: Judgement
 ) -> None:
     cp = j.checkpoint
@@ -371,9 +379,33 @@ async def record_scans(
             await Tag.filter(id=j.tag.id, sun_counter__lt=j.sun_counter).update(
                 sun_counter=j.sun_counter
             )
-        await rounds.credit_scan(scan)
-        outcomes.append(scan_out(scan))
+        credited = await rounds.credit_scan(scan)
+        outcome = scan_out(scan)
+        if credited is not None and credited.status == RoundStatus.closed:
+            # A late-synced scan changed a closed round: `round_events` tells the board.
+            outcome["round_updated"] = rounds.round_data(credited)
+        outcomes.append(outcome)
+    await _alert_reviews(outcomes)
     return outcomes
+
+
+def round_events(outcome: dict[str, Any]) -> list[Event]:
+    """The live events a recorded scan causes beyond `scan.recorded`: `round.updated` when it
+    filled a stop of a round already closed."""
+    changed = outcome.get("round_updated")
+    return [Event(int(changed["site_id"]), rounds.UPDATED, changed)] if changed else []
+
+
+async def _alert_reviews(outcomes: Sequence[dict[str, Any] | AnbaoError]) -> None:
+    """Tell each site's supervisors that doubtful scans wait for review (one alert per site)."""
+    pending: dict[int, int] = {}
+    for o in outcomes:
+        if isinstance(o, dict) and o["review"] == ReviewStatus.pending.value:
+            pending[o["site_id"]] = pending.get(o["site_id"], 0) + 1
+    for site_id, count in sorted(pending.items()):
+        await notices.alert_supervisors(
+            site_id, "scan_review", {"count": count}, url="/review", ref=f"scans:{site_id}"
+        )
 
 
 async def record_scan(

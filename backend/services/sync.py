@@ -3,13 +3,14 @@ function the plain API uses. Pull lives in `services.changes`."""
 
 from __future__ import annotations
 
-import uuid
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+import orjson
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
@@ -26,13 +27,30 @@ from backend.http import ClientInfo, field_errors
 from backend.i18n import translate
 from backend.models.sync import AppliedMutation, MutationStatus
 from backend.schemas.duty_log import DutyEntryMutationArgs
-from backend.schemas.patrol import ScanIn
-from backend.schemas.sync import MutationIn, MutationResult, PushIn
+from backend.schemas.incidents import (
+    CommentMutationArgs,
+    IncidentMutationArgs,
+    PhotosMutationArgs,
+)
+from backend.schemas.parcels import ParcelMutationArgs
+from backend.schemas.patrol import EndRoundMutationArgs, ScanIn, StartRoundMutationArgs
+from backend.schemas.sync import MutationMessage, PushMessage
 from backend.sealing import Sealer
-from backend.services import duty_log, scans
-from backend.services.bulk import dump_json, existing_ids, insert_rows
+from backend.services import duty_log, incidents, parcels, rounds, scans
+from backend.services.bulk import (
+    db_datetime_texts,
+    db_datetimes,
+    dump_json,
+    fetch_by_ids,
+    insert_rows,
+    json_text,
+    written_once,
+)
+from backend.services.gate_sync import GATE_MUTATIONS
 from backend.services.permissions import Actor
 from backend.settings import Settings
+
+log = logging.getLogger("anbao.sync")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +74,8 @@ class MutationSpec:
     args: type[BaseModel]
     apply_many: ApplyMany
     event: str = ""  # published for each applied mutation, once the push has committed
+    # Further live events an applied mutation's data calls for (published with `event`).
+    more_events: Callable[[dict[str, Any]], list[Event]] | None = None
 
 
 async def _duty_log_add(
@@ -72,79 +92,211 @@ async def _patrol_scan(
     )
 
 
+async def _parcel_receive(
+    actor: Actor, items: list[ParcelMutationArgs], ctx: MutationContext
+) -> Sequence[dict[str, Any] | AnbaoError]:
+    return await parcels.receive_parcels(
+        actor, [(a.site_id, a) for a in items], ctx.info, ctx.settings
+    )
+
+
+async def _incident_report(
+    actor: Actor, items: list[IncidentMutationArgs], ctx: MutationContext
+) -> Sequence[dict[str, Any] | AnbaoError]:
+    return await incidents.report_incidents(
+        actor, [(a.site_id, a) for a in items], ctx.info, ctx.settings
+    )
+
+
+async def _incident_comment(
+    actor: Actor, items: list[CommentMutationArgs], ctx: MutationContext
+) -> Sequence[dict[str, Any] | AnbaoError]:
+    return await incidents.comment_many(actor, items, ctx.info)
+
+
+async def _incident_add_photos(
+    actor: Actor, items: list[PhotosMutationArgs], ctx: MutationContext
+) -> Sequence[dict[str, Any] | AnbaoError]:
+    return await incidents.add_photos_many(actor, items, ctx.info)
+
+
 # Each name maps to the service function the plain API uses, with the same permission checks.
 MUTATIONS: dict[str, MutationSpec] = {
     "duty_log.add": MutationSpec(DutyEntryMutationArgs, _duty_log_add, "duty_log.added"),
-    "patrol.scan": MutationSpec(ScanIn, _patrol_scan, "scan.recorded"),
+    "patrol.scan": MutationSpec(ScanIn, _patrol_scan, "scan.recorded", scans.round_events),
+    "patrol.start_round": MutationSpec(
+        StartRoundMutationArgs, rounds.start_rounds, "round.started"
+    ),
+    "patrol.end_round": MutationSpec(EndRoundMutationArgs, rounds.end_rounds, "round.ended_early"),
+    "incident.report": MutationSpec(IncidentMutationArgs, _incident_report, "incident.reported"),
+    "incident.comment": MutationSpec(CommentMutationArgs, _incident_comment),
+    "incident.add_photos": MutationSpec(
+        PhotosMutationArgs, _incident_add_photos, "incident.updated"
+    ),
+    # The gate house: visitors, vehicles, passes (backend/services/gate_sync.py).
+    **{name: MutationSpec(*spec) for name, spec in GATE_MUTATIONS.items()},
+    "parcel.receive": MutationSpec(ParcelMutationArgs, _parcel_receive, "parcel.received"),
 }
 
 
 @dataclass(slots=True)
 class PushResult:
-    results: list[MutationResult]
+    # One JSON-ready result per mutation, in order (see docs/sync.md); `data` of a duplicate is
+    # the stored JSON text, passed through as an `orjson.Fragment` rather than parsed again.
+    results: list[dict[str, Any]]
     server_time: datetime
     clock_skew_seconds: int
     clock_skew_flagged: bool
 
+    def render(self) -> bytes:
+        return orjson.dumps(
+            {
+                "results": self.results,
+                "server_time": self.server_time,
+                "clock_skew_seconds": self.clock_skew_seconds,
+                "clock_skew_flagged": self.clock_skew_flagged,
+            }
+        )
+
 
 async def push(
     actor: Actor,
-    body: PushIn,
+    body: PushMessage,
     info: ClientInfo,
     settings: Settings,
     sealer: Sealer,
     bus: EventBus | None = None,
 ) -> PushResult:
-    if actor.device is None or actor.device.uid != body.device_id:
+    if actor.device is None or actor.device.uid != body["device_id"]:
         raise DeviceMismatch("push for another device")
-    if len(body.mutations) > settings.sync_max_batch:
+    mutations = body["mutations"]
+    if len(mutations) > settings.sync_max_batch:
         raise BatchTooLarge(limit=settings.sync_max_batch)
     now = datetime.now(UTC)
-    skew = round((now - body.sent_at).total_seconds()) if body.sent_at else 0
+    sent_at = body.get("sent_at")
+    skew = round((now - sent_at).total_seconds()) if sent_at else 0
     ctx = MutationContext(info, settings, sealer, skew)
     try:
-        results = await _apply_batch(actor, body.mutations, ctx)
+        batch = await _apply_batch(actor, mutations, ctx, now)
     except IntegrityError:
         # Another request recorded some of these ids at the same moment (two tabs, a retry
         # racing the original). Everything of this attempt rolled back; the replay now finds
         # the other request's results and answers them as duplicates.
-        results = await _apply_batch(actor, body.mutations, ctx)
-    if bus is not None:
-        names = {m.id: m.name for m in body.mutations}
-        for result in results:
-            spec = MUTATIONS.get(names[result.id])
-            if result.status == "applied" and spec and spec.event and result.data:
-                bus.publish(Event(int(result.data["site_id"]), spec.event, result.data))
-    return PushResult(results, now, skew, abs(skew) > settings.sync_max_clock_skew_seconds)
+        batch = await _apply_batch(actor, mutations, ctx, now)
+    except Exception:
+        # A fault in one mutation's service must not hold the phone's whole queue for ever.
+        # Everything of this attempt rolled back; each mutation is now tried on its own.
+        log.exception("a push failed; applying its mutations one at a time")
+        batch = await _one_by_one(actor, mutations, ctx, now)
+    if bus is not None and not bus.quiet:
+        for spec, data in batch.applied:
+            if spec.event:
+                bus.publish(Event(int(data["site_id"]), spec.event, data, now))
+            for event in spec.more_events(data) if spec.more_events else ():
+                bus.publish(event)
+    return PushResult(batch.results, now, skew, abs(skew) > settings.sync_max_clock_skew_seconds)
 
 
-def _rejection(mutation_id: uuid.UUID, exc: AnbaoError, language: str) -> MutationResult:
+async def _one_by_one(
+    actor: Actor, mutations: list[MutationMessage], ctx: MutationContext, now: datetime
+) -> _Batch:
+    """Each mutation in its own transaction; one that fails again is refused with
+    `internal_error` and not recorded, so the phone shows it and may send it again later."""
+    results: list[dict[str, Any]] = []
+    applied: list[tuple[MutationSpec, dict[str, Any]]] = []
+    for m in mutations:
+        try:
+            try:
+                one = await _apply_batch(actor, [m], ctx, now)
+            except IntegrityError:
+                one = await _apply_batch(actor, [m], ctx, now)
+        except Exception as exc:
+            log.exception("mutation %s (%s) failed", m["id"], m["name"])
+            error = exc if isinstance(exc, AnbaoError) else AnbaoError(str(exc))
+            results.append(_rejection(m["id"], error, ctx.info.language))
+            continue
+        results += one.results
+        applied += one.applied
+    return _Batch(results, applied)
+
+
+def _result(
+    mutation_id: object, status: str, data: Any = None, code: str = "", message: str = ""
+) -> dict[str, Any]:
+    return {
+        "id": mutation_id,
+        "status": status,
+        "code": code,
+        "message": message,
+        "details": {},
+        "data": data,
+    }
+
+
+def _rejection(mutation_id: object, exc: AnbaoError, language: str) -> dict[str, Any]:
     details = dict(exc.details)
     if isinstance(details.get("fields"), list):
         details["fields"] = [
             {**f, "message": f.get("message") or translate(language, f"field.{f['code']}")}
             for f in details["fields"]
         ]
-    return MutationResult(
-        id=mutation_id,
-        status="rejected",
+    result = _result(
+        mutation_id,
+        "rejected",
         code=exc.code,
         message=translate(language, f"error.{exc.code}", **details),
-        details=details,
     )
+    result["details"] = details
+    return result
 
 
-def _stored(row: AppliedMutation, language: str) -> MutationResult:
-    if row.status == MutationStatus.applied:
-        return MutationResult(id=row.id, status="duplicate", data=row.result)
-    details = (row.result or {}).get("details", {})
-    return MutationResult(
-        id=row.id,
-        status="rejected",
-        code=row.code,
-        message=translate(language, f"error.{row.code}", **details),
-        details=details,
+def _stored(mutation_id: object, row: dict[str, Any], language: str) -> dict[str, Any]:
+    text = row["result"]
+    if row["status"] == _APPLIED:
+        return _result(mutation_id, "duplicate", None if text is None else orjson.Fragment(text))
+    details = (orjson.loads(text) if text else {}).get("details", {})
+    result = _result(
+        mutation_id,
+        "rejected",
+        code=row["code"],
+        message=translate(language, f"error.{row['code']}", **details),
     )
+    result["details"] = details
+    return result
+
+
+_ARGS_ADAPTERS: dict[type[BaseModel], TypeAdapter[list[Any]]] = {}
+
+
+def _validate_args(
+    spec: MutationSpec, messages: list[tuple[MutationMessage, datetime]], language: str
+) -> list[Any]:
+    """Each message's args as `spec.args`, or the ValidationFailed that refuses it; each given
+    with the mutation's time in UTC, which the args get unless they carry their own.
+
+    A run is checked in one call; only a run with a bad mutation in it is checked again one by
+    one, to tell which.
+    """
+    args = []
+    for m, client_time in messages:
+        a = m["args"]
+        if "client_time" not in a:
+            a["client_time"] = client_time
+        args.append(a)
+    adapter = _ARGS_ADAPTERS.get(spec.args)
+    if adapter is None:
+        adapter = _ARGS_ADAPTERS[spec.args] = TypeAdapter(list[spec.args])  # type: ignore[name-defined]
+    try:
+        return adapter.validate_python(args)
+    except ValidationError:
+        pass
+    out: list[Any] = []
+    for a in args:
+        try:
+            out.append(spec.args.model_validate(a))
+        except ValidationError as exc:
+            out.append(ValidationFailed(str(exc), fields=field_errors(exc, language)))
+    return out
 
 
 _RECORD_COLUMNS = (
@@ -159,91 +311,120 @@ _RECORD_COLUMNS = (
     "server_time",
     "clock_skew_seconds",
 )
-Run = tuple[MutationSpec, list[tuple[int, MutationIn, BaseModel]]]
+_STORED_COLUMNS = ("id", "user_id", "status", "code", "result")
+_APPLIED, _REJECTED = MutationStatus.applied.value, MutationStatus.rejected.value
+
+
+@dataclass(slots=True)
+class _Batch:
+    results: list[dict[str, Any]]
+    applied: list[tuple[MutationSpec, dict[str, Any]]]  # for the events, once committed
 
 
 async def _apply_batch(
-    actor: Actor, mutations: list[MutationIn], ctx: MutationContext
-) -> list[MutationResult]:
+    actor: Actor, mutations: list[MutationMessage], ctx: MutationContext, now: datetime
+) -> _Batch:
+    # A result the service also recorded as a change is written as JSON once, for both; a
+    # client time stored in the entity and in the mutation's record is formatted once.
+    with written_once():
+        return await _apply(actor, mutations, ctx, now)
+
+
+async def _apply(
+    actor: Actor, mutations: list[MutationMessage], ctx: MutationContext, now: datetime
+) -> _Batch:
     assert actor.user is not None
-    user_id = actor.user.id
+    user_id, device_id = actor.user.id, actor.device_id
     lang = ctx.info.language
     skew = ctx.clock_skew_seconds
-    found = await existing_ids(AppliedMutation, (m.id for m in mutations))
-    existing = (
-        {row.id: row for row in await AppliedMutation.filter(id__in=list(found))} if found else {}
-    )
-    results: list[MutationResult | None] = [None] * len(mutations)
-    first_seen: dict[uuid.UUID, int] = {}
+    ids = [m["id"] for m in mutations]
+    existing = {row["id"]: row for row in await fetch_by_ids(AppliedMutation, _STORED_COLUMNS, ids)}
+    results: list[dict[str, Any]] = [{}] * len(mutations)
+    applied: list[tuple[MutationSpec, dict[str, Any]]] = []
+    first_seen: dict[str, int] = {}
     repeats: list[tuple[int, int]] = []
     records: list[tuple[Any, ...]] = []
-    runs: list[Run] = []
+    # Consecutive mutations of one name, applied together: [(spec, [index, ...])].
+    runs: list[tuple[MutationSpec, list[int]]] = []
+    server_time = db_datetimes(AppliedMutation)(now)
+    texts = db_datetime_texts(AppliedMutation)
+    # Each mutation's time in UTC, one object each: the args get it (unless they carry their
+    # own) and the record stores it, formatted once for both.
+    client_times = [m["client_time"].astimezone(UTC) for m in mutations]
 
-    def record(m: MutationIn, status: MutationStatus, code: str, result: Any) -> None:
+    def record(i: int, status: str, code: str, result: str | None) -> None:
         records.append(
             (
-                str(m.id),
+                ids[i],
                 user_id,
-                actor.device_id,
-                m.name,
-                status.value,
+                device_id,
+                mutations[i]["name"],
+                status,
                 code,
-                dump_json(result),
-                m.client_time,
-                datetime.now(UTC),
+                result,
+                texts(client_times[i])[1],
+                server_time,
                 skew,
             )
         )
 
+    def reject(i: int, exc: AnbaoError) -> None:
+        # Kept, so a replay answers the same; the guard sees it with its reason.
+        results[i] = _rejection(mutations[i]["id"], exc, lang)
+        record(i, _REJECTED, exc.code, dump_json({"details": exc.details}))
+
     for i, m in enumerate(mutations):
-        if m.id in existing:
-            row = existing[m.id]
+        mutation_id = ids[i]
+        row = existing.get(mutation_id)
+        if row is not None:
             results[i] = (
-                _stored(row, lang)
-                if row.user_id == user_id
-                else _rejection(m.id, MutationIdConflict(), lang)
+                _stored(m["id"], row, lang)
+                if row["user_id"] == user_id
+                else _rejection(m["id"], MutationIdConflict(), lang)
             )
             continue
-        if m.id in first_seen:
-            repeats.append((i, first_seen[m.id]))
+        if mutation_id in first_seen:
+            repeats.append((i, first_seen[mutation_id]))
             continue
-        first_seen[m.id] = i
-        try:
-            spec = MUTATIONS.get(m.name)
-            if spec is None:
-                raise UnknownMutation(m.name)
-            try:
-                args = spec.args.model_validate({"client_time": m.client_time, **m.args})
-            except ValidationError as exc:
-                raise ValidationFailed(str(exc), fields=field_errors(exc, lang)) from exc
-        except AnbaoError as exc:
-            results[i] = _rejection(m.id, exc, lang)
-            record(m, MutationStatus.rejected, exc.code, {"details": exc.details})
-            continue
-        if runs and runs[-1][0] is spec:
-            runs[-1][1].append((i, m, args))
+        first_seen[mutation_id] = i
+        spec = MUTATIONS.get(m["name"])
+        if spec is None:
+            reject(i, UnknownMutation(m["name"]))
+        elif runs and runs[-1][0] is spec:
+            runs[-1][1].append(i)
         else:
-            runs.append((spec, [(i, m, args)]))
+            runs.append((spec, [i]))
+
+    valid_runs: list[tuple[MutationSpec, list[int], list[Any]]] = []
+    for spec, indexes in runs:
+        checked = _validate_args(spec, [(mutations[i], client_times[i]) for i in indexes], lang)
+        keep = []
+        for i, args in zip(indexes, checked, strict=True):
+            if isinstance(args, AnbaoError):
+                reject(i, args)
+            else:
+                keep.append((i, args))
+        if keep:
+            valid_runs.append((spec, [i for i, _ in keep], [a for _, a in keep]))
 
     async with in_transaction():
-        for spec, items in runs:
-            outcomes = await spec.apply_many(actor, [args for _, _, args in items], ctx)
-            for (i, m, _), outcome in zip(items, outcomes, strict=True):
+        for spec, indexes, args in valid_runs:
+            outcomes = await spec.apply_many(actor, args, ctx)
+            for i, outcome in zip(indexes, outcomes, strict=True):
                 if isinstance(outcome, AnbaoError):
                     if outcome.status >= 500:
                         raise outcome
-                    # Kept, so a replay answers the same; the guard sees it with its reason.
-                    results[i] = _rejection(m.id, outcome, lang)
-                    record(m, MutationStatus.rejected, outcome.code, {"details": outcome.details})
+                    reject(i, outcome)
                 else:
-                    results[i] = MutationResult(id=m.id, status="applied", data=outcome)
-                    record(m, MutationStatus.applied, "", outcome)
+                    text = json_text(outcome)
+                    results[i] = _result(ids[i], "applied", orjson.Fragment(text))
+                    record(i, _APPLIED, "", text)
+                    applied.append((spec, outcome))
         await insert_rows(AppliedMutation, _RECORD_COLUMNS, records)
 
     for i, first in repeats:
         original = results[first]
-        assert original is not None
-        if original.status == "applied":
-            original = MutationResult(id=original.id, status="duplicate", data=original.data)
+        if original["status"] == "applied":
+            original = {**original, "status": "duplicate"}
         results[i] = original
-    return [r for r in results if r is not None]
+    return _Batch(results, applied)

@@ -6,6 +6,7 @@ import { NavigationRoute, registerRoute } from 'workbox-routing';
 import { getMeta } from './utils/db.js';
 import { countFor } from './utils/outbox.js';
 import { SYNC_TAG, flush } from './utils/push.js';
+import { MEDIA_SYNC_TAG, photoSync } from './utils/media-upload.js';
 
 const VERSION = __ANBAO_VERSION__;
 const PREFIX = 'anbao';
@@ -25,6 +26,12 @@ self.addEventListener('message', (event) => {
   if (event.data?.type === 'SKIP_WAITING') self.skipWaiting();
 });
 
+// Background Sync for photos: upload what waits, then queue and send the reports that waited for
+// them (utils/media-upload.js); rejects while photos remain, so the browser tries again.
+self.addEventListener('sync', (event) => {
+  if (event.tag === MEDIA_SYNC_TAG) event.waitUntil(photoSync({ lang: self.navigator.language }));
+});
+
 // Background Sync: the same outbox and the same flush as the page. Rejecting while items still
 // wait is what makes the browser try again later; nothing to do for a signed-out phone.
 self.addEventListener('sync', (event) => {
@@ -37,6 +44,65 @@ self.addEventListener('sync', (event) => {
       if (waiting > 0 && result.stopped !== 'signed_out') throw new Error(`outbox: ${waiting} still waiting`);
     })(),
   );
+});
+
+// Web push notices (utils/webpush.js): show each one (a parcel's pickup code, an alert), tell the
+// open pages so their lists refresh, and open the page the notice names when it is tapped.
+const NOTICE_MESSAGE = 'anbao-notice';
+
+function readNotice(event) {
+  try {
+    return event.data?.json() ?? {};
+  } catch {
+    return { body: event.data?.text() ?? '' };
+  }
+}
+
+/** Only our own pages: a notice's url is a path on this origin. */
+function noticeUrl(url) {
+  const target = new URL(url || '/', self.location.origin);
+  return target.origin === self.location.origin ? target : new URL('/', self.location.origin);
+}
+
+self.addEventListener('push', (event) => {
+  const notice = readNotice(event);
+  event.waitUntil(
+    (async () => {
+      await self.registration.showNotification(notice.title || '安保 Anbao', {
+        body: notice.body || '',
+        tag: notice.tag || '',
+        renotify: Boolean(notice.tag), // a reminder for the same parcel alerts again
+        icon: '/icons/icon-192.png',
+        badge: '/icons/icon-192.png',
+        data: { ...(notice.data || {}), url: noticeUrl(notice.url).href, kind: notice.kind || '', id: notice.id ?? null },
+      });
+      const pages = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+      for (const page of pages) page.postMessage({ type: NOTICE_MESSAGE, notice });
+    })(),
+  );
+});
+
+self.addEventListener('notificationclick', (event) => {
+  event.notification.close();
+  const target = noticeUrl(event.notification.data?.url);
+  const opening = (async () => {
+    const pages = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+    const page = pages.find((p) => p.focused) || pages[0];
+    if (!page) {
+      await self.clients.openWindow(target.href);
+      return;
+    }
+    await page.focus().catch(() => {});
+    if (page.url === target.href) return;
+    // An open page of the app goes to the parcel (a page we do not control cannot be navigated).
+    const moved = await page.navigate(target.href).catch(() => null);
+    if (!moved) await self.clients.openWindow(target.href);
+  })();
+  try {
+    event.waitUntil(opening);
+  } catch {
+    // Only an event dispatched by script (the browser tests) cannot be extended; it still runs.
+  }
 });
 
 // Take over open pages on first install, and drop caches of older versions.

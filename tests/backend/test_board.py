@@ -74,6 +74,9 @@ def test_the_board_shows_rounds_problems_reviews_and_each_guards_last_scan(app: 
         ("Guard_A", manual["id"])
     ]
     assert board["rounds_with_problems"] == []
+    # The board names what it lists, so a tablet needs no other lookup.
+    assert board["checkpoint_names"] == {str(cp["id"]): "Gate"}
+    assert board["guard_names"] == {str(manual["guard_id"]): "Guard_A"}
     # The round closes with its checkpoint missed (the manual scan was never accepted).
     closes = datetime.fromisoformat(board["rounds_in_progress"][0]["closes_at"])
     run_in_db(settings, lambda: close_rounds(closes + LATE_GRACE + timedelta(seconds=1)))
@@ -227,3 +230,47 @@ def test_a_board_on_one_process_hears_a_scan_made_through_another(tmp_path: Path
             server.terminate()
             server.wait(timeout=20)
         asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def test_the_board_lists_open_high_severity_incidents_until_resolved(app: Any) -> None:
+    client, world, _ = app
+    site = world.a.site.id
+    guard = bearer(login(client, "guard_a", PASSWORD)["token"])
+    sup = bearer(login(client, "supervisor_a", PASSWORD)["token"])
+
+    def report(severity: str) -> str:
+        incident_id = str(uuid.uuid4())
+        r = client.post(
+            f"/api/sites/{site}/incidents",
+            headers=guard,
+            json={
+                "id": incident_id,
+                "type": "fire_hazard",
+                "severity": severity,
+                "description": f"Smoke in the bike shed ({severity})",
+            },
+        )
+        assert r.status_code == 201, r.text
+        return incident_id
+
+    high, _low = report("high"), report("low")
+    board = client.get(f"/api/sites/{site}/board", headers=sup).json()
+    assert [i["id"] for i in board["incidents"]] == [high]
+    r = client.post(f"/api/incidents/{high}/resolve", headers=sup, json={"note": "Put out"})
+    assert r.status_code == 200, r.text
+    assert client.get(f"/api/sites/{site}/board", headers=sup).json()["incidents"] == []
+
+
+def test_a_bus_nobody_listens_to_is_quiet_and_a_listener_ends_that() -> None:
+    async def scenario() -> list[bool]:
+        bus = EventBus()
+        seen = [bus.quiet]
+        async with bus.listen(7) as queue:
+            seen.append(bus.quiet)
+            bus.publish(Event(7, "duty_log.added", {"id": "x"}))
+            assert (await queue.get()).name == "duty_log.added"  # type: ignore[union-attr]
+        seen.append(bus.quiet)
+        return seen
+
+    # A push with nobody listening skips making its events (backend/services/sync.py).
+    assert asyncio.run(scenario()) == [True, False, True]

@@ -128,6 +128,44 @@ def test_a_rejected_mutation_never_blocks_the_rest_and_is_kept(env: Env) -> None
     assert env.count(DutyLogEntry) == 2
 
 
+def test_a_mutation_whose_service_fails_is_refused_alone_and_the_rest_apply(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Fault injection: a mutation whose service raises stands for a bug on the server (nothing
+    # real fails on demand). Before, the whole push answered 500 and the phone retried the same
+    # batch for ever; its other entries never arrived.
+    from backend.services import sync
+
+    async def broken(actor: Any, items: list[Any], ctx: Any) -> list[Any]:
+        raise RuntimeError("a bug in a service")
+
+    monkeypatch.setitem(
+        sync.MUTATIONS, "duty_log.broken", sync.MutationSpec(sync.DutyEntryMutationArgs, broken)
+    )
+    guard = env.phone("guard_a")
+    site = env.world.a.site.id
+    batch = [entry(site, "before"), {**entry(site, "x"), "name": "duty_log.broken"}]
+    batch.append(entry(site, "after"))
+    response = env.push(guard, batch)
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    assert [(r["status"], r["code"]) for r in results] == [
+        ("applied", ""),
+        ("rejected", "internal_error"),
+        ("applied", ""),
+    ]
+    assert env.count(DutyLogEntry) == 2
+    # Not recorded: once the server is mended the same mutation can go again.
+    monkeypatch.setitem(
+        sync.MUTATIONS,
+        "duty_log.broken",
+        sync.MUTATIONS["duty_log.add"],
+    )
+    replay = env.push(guard, batch).json()["results"]
+    assert [r["status"] for r in replay] == ["duplicate", "applied", "duplicate"]
+    assert env.count(DutyLogEntry) == 3
+
+
 def test_mutations_apply_in_the_devices_order(env: Env) -> None:
     guard = env.phone("guard_a")
     site = env.world.a.site.id

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
+import signal
 import time
 from pathlib import Path
+from typing import Any
 
-from playwright.sync_api import BrowserContext, Page
+from playwright.sync_api import APIRequestContext, APIResponse, BrowserContext, Page, Playwright
 from playwright.sync_api import Error as PlaywrightError
 
 REPO = Path(__file__).resolve().parents[2]
-DIST = REPO / "pwa" / "dist"
+# A build elsewhere can be tested without touching pwa/dist (parallel work on one checkout).
+DIST = Path(os.environ.get("ANBAO_TEST_PWA_DIST") or REPO / "pwa" / "dist")
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
@@ -26,6 +31,50 @@ CHROMIUM_ARGS = [
 PASSWORDS = {
     name: f"{name}-demo-1" for name in ("guard", "guard2", "supervisor", "resident", "admin")
 }
+
+
+def demo_password(username: str) -> str:
+    """Every demo account's password (those above, and the others `anbao demo` makes)."""
+    return PASSWORDS.get(username, f"{username}-demo-1")
+
+
+class BearerApi:
+    """A test's own calls to the server with bearer tokens, no browser involved. Test files
+    subclass it with their default user and the calls they need."""
+
+    default_user = "admin"
+
+    def __init__(self, request: APIRequestContext) -> None:
+        self.request = request
+        self.tokens: dict[str, str] = {}
+
+    def login(self, username: str, device_uid: str | None = None) -> str:
+        body: dict[str, Any] = {"username": username, "password": demo_password(username)}
+        if device_uid:
+            body["device"] = {"uid": device_uid, "name": "test replay"}
+        answer = self.request.post("/api/auth/login", data=body)
+        assert answer.ok, answer.text()
+        return str(answer.json()["token"])
+
+    def token(self, who: str) -> str:
+        """A user's session token (signed in once), or a device token (`d_…`) as it is."""
+        if who.startswith("d_"):
+            return who
+        if who not in self.tokens:
+            self.tokens[who] = self.login(who)
+        return self.tokens[who]
+
+    def raw(self, method: str, path: str, who: str | None = None, **kwargs: Any) -> APIResponse:
+        headers = {
+            "Authorization": f"Bearer {self.token(who or self.default_user)}",
+            **kwargs.pop("headers", {}),
+        }
+        return self.request.fetch(path, method=method, headers=headers, **kwargs)
+
+    def call(self, method: str, path: str, who: str | None = None, **kwargs: Any) -> Any:
+        answer = self.raw(method, path, who, **kwargs)
+        assert answer.ok, f"{method} {path}: {answer.status} {answer.text()}"
+        return answer.json() if answer.text() else None
 
 
 class Console:
@@ -136,3 +185,67 @@ def wait_until(page: Page, expression: str, timeout_ms: int = 10_000) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {expression}")
         page.wait_for_timeout(100)
+
+
+# --- a phone: a persistent profile that can be killed and relaunched (offline) ---------------
+
+
+def launch_phone(
+    playwright: Playwright,
+    server: Any,
+    profile: Path,
+    camera: Path | None = None,
+    *,
+    locale: str = "zh-CN",
+    timeout_ms: int = 15_000,
+    **kw: Any,
+) -> BrowserContext:
+    """Chromium on `profile`, phone-sized; `camera` is a video file Chromium plays as the camera.
+    Launch with `offline=True` for a phone restarted with no signal (set_offline after launch
+    would let an `online` event slip through)."""
+    args = list(CHROMIUM_ARGS)
+    if camera is not None:
+        args += [
+            "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-video-capture={camera}",
+        ]
+    context = playwright.chromium.launch_persistent_context(
+        profile,
+        executable_path=CHROMIUM,
+        args=args,
+        headless=True,
+        base_url=server.url,
+        locale=locale,
+        viewport={"width": 360, "height": 640},
+        **kw,
+    )
+    context.set_default_timeout(timeout_ms)
+    return context
+
+
+def first_page(context: BrowserContext) -> Page:
+    return context.pages[0] if context.pages else context.new_page()
+
+
+def browser_pid(profile: Path) -> int:
+    """The browser process (not a renderer or helper) running on `profile`."""
+    wanted = f"--user-data-dir={profile}"
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            args = (proc / "cmdline").read_bytes().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        if wanted in args and not any(a.startswith("--type=") for a in args):
+            found.append(int(proc.name))
+    assert len(found) == 1, f"browser processes on {profile}: {found}"
+    return found[0]
+
+
+def kill_browser(context: BrowserContext, profile: Path) -> None:
+    """SIGKILL: the browser dies with no chance to flush anything."""
+    os.kill(browser_pid(profile), signal.SIGKILL)
+    with contextlib.suppress(PlaywrightError):  # the driver may already know it is gone
+        context.close()

@@ -10,6 +10,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -112,23 +113,38 @@ def pwa_dir() -> Path:
     return DIST
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, pwa_dir: Path) -> Iterator[Server]:
+@contextmanager
+def demo_server(
+    tmp_path_factory: pytest.TempPathFactory,
+    pwa_dir: Path,
+    settings: dict[str, str] | None = None,
+    commands: tuple[str, ...] = (),
+) -> Iterator[Server]:
+    """The demo community migrated and seeded in a fresh data directory, served by its own
+    process; `settings` are extra ANBAO_ variables, `commands` further `anbao` commands run
+    before it starts (`vapid`)."""
     data = tmp_path_factory.mktemp("anbao")
     env = {
         **os.environ,
         "ANBAO_DATA_DIR": str(data),
         "ANBAO_DATABASE_URL": f"sqlite://{data}/anbao.sqlite3",
         "ANBAO_PWA_DIR": str(pwa_dir),
+        **(settings or {}),
     }
-    _cli(env, "migrate")
-    _cli(env, "demo")
+    for command in ("migrate", "demo", *commands):
+        _cli(env, command)
     server = Server(_free_port(), data, env)
     try:
         server.start()
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, pwa_dir: Path) -> Iterator[Server]:
+    with demo_server(tmp_path_factory, pwa_dir) as server:
+        yield server
 
 
 # --- the browser ------------------------------------------------------------------------------

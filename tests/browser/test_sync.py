@@ -4,24 +4,22 @@ sign-out with unsent entries; the status bar."""
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import signal
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import APIRequestContext, BrowserContext, Error, Page, Playwright, expect
+from playwright.sync_api import BrowserContext, Page, Playwright, expect
 
 from tests.browser.browser_support import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    PASSWORDS,
+    BearerApi,
     assert_no_raw_keys,
     catalog,
+    first_page,
+    kill_browser,
+    launch_phone,
     layout_problems,
     open_home,
     sign_in,
@@ -30,37 +28,21 @@ from tests.browser.browser_support import (
 
 pytestmark = pytest.mark.browser
 
+
+def launch(playwright: Playwright, server: Any, profile: Path, **kw: Any) -> BrowserContext:
+    return launch_phone(playwright, server, profile, timeout_ms=10_000, **kw)
+
+
 SITE_ID = 1  # 翠湖小区, where guard and guard2 work
 
 
 # --- the server, seen through its API ----------------------------------------------------------
 
 
-class Api:
+class Api(BearerApi):
     """The test's own view of the server: bearer tokens, no browser involved."""
 
-    def __init__(self, request: APIRequestContext) -> None:
-        self.request = request
-        self.tokens: dict[str, str] = {}
-
-    def login(self, username: str, device_uid: str | None = None) -> str:
-        body: dict[str, Any] = {"username": username, "password": PASSWORDS[username]}
-        if device_uid:
-            body["device"] = {"uid": device_uid, "name": "test replay"}
-        answer = self.request.post("/api/auth/login", data=body)
-        assert answer.ok, answer.text()
-        return str(answer.json()["token"])
-
-    def token(self, username: str) -> str:
-        if username not in self.tokens:
-            self.tokens[username] = self.login(username)
-        return self.tokens[username]
-
-    def call(self, method: str, path: str, username: str = "supervisor", **kwargs: Any) -> Any:
-        headers = {"Authorization": f"Bearer {self.token(username)}"}
-        answer = self.request.fetch(path, method=method, headers=headers, **kwargs)
-        assert answer.ok, f"{method} {path}: {answer.status} {answer.text()}"
-        return answer.json() if answer.text() else None
+    default_user = "supervisor"
 
     def entries(self, marker: str) -> list[dict[str, Any]]:
         """The server's duty log entries at the site whose text contains `marker`."""
@@ -89,50 +71,6 @@ def wait_until(page: Page, check, timeout_ms: int = 15_000, step_ms: int = 200) 
 
 
 # --- the phone -------------------------------------------------------------------------------
-
-
-def launch(playwright: Playwright, server, profile: Path, **kwargs: Any) -> BrowserContext:
-    context = playwright.chromium.launch_persistent_context(
-        profile,
-        executable_path=CHROMIUM,
-        args=CHROMIUM_ARGS,
-        headless=True,
-        base_url=server.url,
-        locale="zh-CN",
-        viewport={"width": 360, "height": 640},
-        **kwargs,
-    )
-    context.set_default_timeout(10_000)
-    return context
-
-
-def first_page(context: BrowserContext) -> Page:
-    return context.pages[0] if context.pages else context.new_page()
-
-
-def browser_pid(profile: Path) -> int:
-    """The browser process (not a renderer or helper) running on `profile`."""
-    wanted = f"--user-data-dir={profile}"
-    found = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            args = (proc / "cmdline").read_bytes().decode(errors="replace").split("\0")
-        except OSError:
-            continue
-        if wanted in args and not any(a.startswith("--type=") for a in args):
-            found.append(int(proc.name))
-    assert len(found) == 1, f"browser processes on {profile}: {found}"
-    return found[0]
-
-
-def kill_browser(context: BrowserContext, profile: Path) -> None:
-    """SIGKILL: the browser dies with no chance to flush anything."""
-    pid = browser_pid(profile)
-    os.kill(pid, signal.SIGKILL)
-    with contextlib.suppress(Error):  # the driver may already know the browser is gone
-        context.close()
 
 
 def open_duty_log(page: Page) -> None:
@@ -208,6 +146,8 @@ def offline_twenty(playwright: Playwright, server, api: Api, tmp_path_factory) -
         seen["waiting_after_restart"] = page.locator(
             "[data-testid=outbox] > li[data-status=waiting]"
         ).count()
+        # The bar counts from IndexedDB once the app has started: wait for its count, then keep it.
+        expect(status_bar(page)).to_have_attribute("data-waiting", "20")
         seen["bar_after_restart"] = status_bar(page).get_attribute("data-waiting")
         page.goto("/duty-log")
         waiting_rows = page.locator("[data-testid=duty-log] > li[data-state=waiting]")

@@ -14,6 +14,8 @@ import {
   signOut,
 } from '../utils/session.js';
 import { pushNow, startSync, stopSync } from '../utils/sync.js';
+import { formatClock } from '../utils/format.js';
+import { keepTap, pendingTaps, recordPendingTaps } from '../utils/taps.js';
 import { applyTheme } from '../utils/theme.js';
 import { confirmDialog } from './confirm-dialog.js';
 import { createHeader } from './header.js';
@@ -26,18 +28,52 @@ import { createUpdatePrompt } from './update-prompt.js';
 
 // Views that only some roles use load on demand.
 const STAFF = ['guard', 'supervisor', 'admin'];
+const MANAGERS = ['supervisor', 'admin'];
 const LAZY = {
   '/duty-log': { roles: STAFF, load: () => import('./duty-log.js').then((m) => m.dutyLogView) },
   '/outbox': { roles: null, load: () => import('./outbox.js').then((m) => m.outboxView) },
   '/devices': { roles: ['supervisor', 'admin'], load: () => import('./devices.js').then((m) => m.devicesView) },
   '/sessions': { roles: null, load: () => import('./sessions.js').then((m) => m.sessionsView) },
+  '/patrol': { roles: STAFF, load: () => import('./patrol.js').then((m) => m.patrolView) },
+  '/board': { roles: MANAGERS, load: () => import('./board.js').then((m) => m.boardView) },
+  '/review': { roles: MANAGERS, load: () => import('./board.js').then((m) => m.reviewView) },
+  '/equipment': { roles: STAFF, load: () => import('./equipment/list.js').then((m) => m.equipmentView) },
+  '/incidents': { roles: STAFF, load: () => import('./incidents/list.js').then((m) => m.incidentsView) },
+  '/incidents/new': { roles: STAFF, load: () => import('./incidents/report-form.js').then((m) => m.reportView) },
+  '/incidents/:id': { roles: STAFF, load: () => import('./incidents/detail.js').then((m) => m.incidentDetailView) },
+  '/parcels': { roles: STAFF, load: () => import('./parcels/room.js').then((m) => m.roomView) },
+  '/parcels/intake': { roles: STAFF, load: () => import('./parcels/intake.js').then((m) => m.intakeView) },
+  '/parcels/batch': { roles: STAFF, load: () => import('./parcels/batch.js').then((m) => m.batchView) },
+  '/parcels/pickup': { roles: STAFF, load: () => import('./parcels/pickup.js').then((m) => m.pickupView) },
+  '/parcels/overdue': { roles: STAFF, load: () => import('./parcels/overdue.js').then((m) => m.overdueView) },
+  '/parcels/shelf-check': { roles: STAFF, load: () => import('./parcels/shelf-check.js').then((m) => m.shelfCheckView) },
+  // A parcel notice opens /parcels/<id>: its resident sees the code, staff its record.
+  '/parcels/:id': { roles: null, load: () => import('./parcels/detail.js').then((m) => m.parcelDetailView) },
+  '/my-parcels': { roles: ['resident'], load: () => import('./parcels/mine.js').then((m) => m.myParcelsView) },
+  '/notifications': { roles: null, load: () => import('./notices/notices.js').then((m) => m.noticesView) },
+  // The gate house (gate/), residents' invites (invites/), contractor and goods-out passes (passes/).
+  '/gate': { roles: STAFF, load: () => import('./gate/screen.js').then((m) => m.gateView) },
+  '/gate/register': { roles: STAFF, load: () => import('./gate/register.js').then((m) => m.registerView) },
+  '/gate/scan': { roles: STAFF, load: () => import('./gate/scan.js').then((m) => m.scanView) },
+  '/gate/vehicles': { roles: STAFF, load: () => import('./gate/vehicles.js').then((m) => m.vehiclesView) },
+  '/gate/vehicle-check': { roles: STAFF, load: () => import('./gate/vehicle-check.js').then((m) => m.vehicleCheckView) },
+  '/gate/blocklist': { roles: MANAGERS, load: () => import('./gate/blocklist.js').then((m) => m.blocklistView) },
+  '/gate/policy': { roles: MANAGERS, load: () => import('./gate/policy.js').then((m) => m.policyView) },
+  '/invites': { roles: ['resident', ...MANAGERS], load: () => import('./invites/invites.js').then((m) => m.invitesView) },
+  '/contractor-passes': { roles: STAFF, load: () => import('./passes/contractors.js').then((m) => m.contractorsView) },
+  '/goods-passes': { roles: null, load: () => import('./passes/goods.js').then((m) => m.goodsView) },
+  // A guest's pass link (/pass/<code>): shown to anyone, signed in or not.
+  '/pass/:code': { roles: null, load: () => import('./invites/guest-pass.js').then((m) => m.guestPassView) },
 };
+const isGuestPass = (path) => path === '/pass' || path.startsWith('/pass/');
+// A path with an id (/incidents/<uuid>) finds its view under ':id'.
+const lazyFor = (path) => LAZY[path] || LAZY[path.replace(/\/[0-9a-f-]{36}$/i, '/:id')] || (isGuestPass(path) ? LAZY['/pass/:code'] : undefined);
 
 export function startApp(root) {
   applyTheme();
   applyLang();
 
-  const state = { me: null, membership: null, notice: null, renderId: 0 };
+  const state = { me: null, membership: null, notice: null, renderId: 0, shown: null };
   const header = createHeader({
     onSignOut: () => signOutFlow(),
     onSwitchSite: () => ctx.go('/sites'),
@@ -77,19 +113,49 @@ export function startApp(root) {
 
   /** Which path to show for `path`, given who is signed in. */
   function resolve(path) {
+    if (isGuestPass(path)) return path;
     if (!state.me) return '/login';
     state.membership = chosenMembership(state.me);
     if (path === '/login' || path === '/') return '/home';
     if (!state.membership && state.me.memberships.length > 1 && path !== '/sites') return '/sites';
-    const lazy = LAZY[path];
+    const lazy = lazyFor(path);
     if (lazy?.roles && !lazy.roles.includes(state.membership?.role)) return '/home';
-    if (path === '/sites' || LAZY[path]) return path;
-    return '/home'; // '/home', and '/n' (tag taps) until patrol scanning exists
+    if (path === '/sites' || lazyFor(path)) return path;
+    // A tag tap (/n?e=…&c=…) is recorded by render(); staff then see their patrol screen.
+    if (path === '/n' && STAFF.includes(state.membership?.role)) return '/patrol';
+    return '/home';
   }
+
+  /**
+   * NTAG 424 taps: /n keeps the tap on the phone; once someone on duty is signed in at a site,
+   * every kept tap is recorded (in the outbox) and the patrol screen says so.
+   */
+  async function handleTaps(path) {
+    if (path === '/n') await keepTap(location.search).catch((err) => console.warn('tap', err));
+    if (!state.me) {
+      if ((await pendingTaps()).length && !state.notice) {
+        state.notice = { kind: 'warn', lines: () => [t('tap.sign_in_first')] };
+      }
+      return null;
+    }
+    if (!STAFF.includes(state.membership?.role)) return null;
+    const recorded = await recordPendingTaps(state.me.user, state.membership.site.id).catch((err) => {
+      console.error(err);
+      return [];
+    });
+    if (!recorded.length) return null;
+    state.notice = { kind: 'ok', lines: () => recorded.map((tap) => t('tap.recorded', { time: formatClock(tap.at, state.membership?.site?.timezone) })) };
+    return '/patrol';
+  }
+
+  let keepInput = false; // the next render of the same screen keeps what was typed (language)
 
   async function render(path) {
     const id = ++state.renderId;
-    const target = resolve(path);
+    let target = resolve(path);
+    const afterTap = await handleTaps(path);
+    if (id !== state.renderId) return;
+    if (afterTap) target = afterTap;
     if (target !== path && target !== location.pathname) history.replaceState(null, '', target);
     header.render(state.me, state.membership);
     noticeSlot.replaceChildren(renderNotice(state.notice) || '');
@@ -97,13 +163,20 @@ export function startApp(root) {
     try {
       if (target === '/login') view = loginView(ctx);
       else if (target === '/sites') view = sitePickerView(ctx);
-      else if (LAZY[target]) view = (await LAZY[target].load())(ctx);
+      else if (lazyFor(target)) view = (await lazyFor(target).load())(ctx);
       else view = await homeView(ctx);
     } catch (err) {
       view = h('div', { class: 'notice notice-error', role: 'alert' }, errorLines(err).map((line) => h('p', { text: line })));
     }
     if (id !== state.renderId) return; // a newer navigation won
+    const previous = main.firstElementChild;
+    const keep = keepInput && previous && state.shown === target ? typedIn(previous) : null;
+    keepInput = false;
     main.replaceChildren(view);
+    state.shown = target;
+    if (keep) keep(view);
+    // The view that left stops its timers and live connections.
+    previous?.dispatchEvent(new CustomEvent('leave'));
     document.body.dataset.route = target.slice(1);
     update.render();
   }
@@ -115,6 +188,9 @@ export function startApp(root) {
         if (state.me) state.me = await refreshSession(state.me);
       },
     });
+    // Photos kept on the phone (incidents, parcels…) are sent too; their code loads on demand.
+    const me = state.me;
+    import('../utils/media.js').then((m) => m.startPhotoSync(me)).catch((err) => console.warn('photo sync', err));
   }
 
   /** Items another user left unsent on this phone are never sent under this user: say so. */
@@ -125,6 +201,19 @@ export function startApp(root) {
       kind: 'warn',
       lines: () => others.map((o) => t('sync.others_waiting', { count: o.count, name: o.user_name || `#${o.user_id}` })),
     };
+  }
+
+  // A phone is often shared by the shift: the next person must neither see this one's pickup
+  // codes nor receive their notices (unsubscribing needs the session, so only on a real sign-out).
+  async function forgetPersonalData(userId, { unsubscribe }) {
+    const jobs = [
+      import('./parcels/store.js').then((m) => m.clearParcelCache()),
+      import('../utils/gate-store.js').then((m) => m.clearGateCache()),
+    ];
+    if (unsubscribe && userId) {
+      jobs.push(import('../utils/webpush.js').then((m) => m.unsubscribeThisBrowser(userId)));
+    }
+    await Promise.allSettled(jobs);
   }
 
   async function signOutFlow() {
@@ -144,6 +233,7 @@ export function startApp(root) {
       }
     }
     stopSync();
+    await forgetPersonalData(state.me?.user?.id, { unsubscribe: true });
     await signOut();
     state.me = null;
     const kept = unsent > 0 ? [t('signout.kept', { count: unsent })] : [];
@@ -157,9 +247,14 @@ export function startApp(root) {
     state.me = null;
     stopSync();
     await clearLocal();
+    await forgetPersonalData(null, { unsubscribe: false });
     ctx.go('/login', { replace: true, notice: { kind: 'warn', lines: () => errorLines(err) } });
   });
-  onLangChange(() => render(location.pathname));
+  // The same screen drawn again in the other language keeps what was typed in it.
+  onLangChange(() => {
+    keepInput = true;
+    render(location.pathname);
+  });
 
   async function boot() {
     state.me = await cachedSession();
@@ -177,4 +272,37 @@ export function startApp(root) {
     }
   }
   boot();
+}
+
+/**
+ * What the user typed or picked in a view's fields, and which field had the focus, as a function
+ * that puts them into the same fields of the view drawn again in its place (found by id, else by
+ * form and name). Fields left as they were drawn are not copied, nor files.
+ */
+function typedIn(view) {
+  const key = (el) => el.id || (el.name ? `${el.form?.id || ''}:${el.name}` : '');
+  const typed = [];
+  for (const el of view.querySelectorAll('input, textarea, select')) {
+    if (!key(el) || el.type === 'file' || el.type === 'hidden') continue;
+    let changed;
+    if (el.type === 'checkbox' || el.type === 'radio') changed = el.checked !== el.defaultChecked;
+    else if (el.tagName === 'SELECT') changed = [...el.options].some((o) => o.selected !== o.defaultSelected);
+    else changed = el.value !== el.defaultValue;
+    if (changed) typed.push({ key: key(el), el });
+  }
+  const active = document.activeElement;
+  const focused = active && view.contains(active) ? key(active) : '';
+  return (fresh) => {
+    const twins = new Map();
+    for (const el of fresh.querySelectorAll('input, textarea, select')) {
+      if (key(el) && !twins.has(key(el))) twins.set(key(el), el);
+    }
+    for (const { key: k, el } of typed) {
+      const twin = twins.get(k);
+      if (!twin) continue;
+      if (el.type === 'checkbox' || el.type === 'radio') twin.checked = el.checked;
+      else twin.value = el.value;
+    }
+    if (focused) twins.get(focused)?.focus();
+  };
 }

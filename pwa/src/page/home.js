@@ -13,7 +13,20 @@ const ROLE_HOMES = {
 // Every role can see and end its own sessions.
 const COMMON_TILES = [{ id: 'sessions', icon: ICONS.sessions, route: '/sessions' }];
 
-function tile(ctx, { id, icon: paths, route }) {
+function tile(ctx, { id, icon: paths, route, href }) {
+  if (href) {
+    // A file the server makes (the labels PDF): opened beside the app, not routed.
+    return h(
+      'li',
+      null,
+      h(
+        'a',
+        { class: 'tile', href: href(ctx), target: '_blank', rel: 'noopener', dataset: { tile: id } },
+        icon(paths, 'icon tile-icon'),
+        h('span', { class: 'tile-label', text: t(`tile.${id}`) }),
+      ),
+    );
+  }
   const ready = Boolean(route);
   return h(
     'li',

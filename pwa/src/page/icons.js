@@ -33,4 +33,9 @@ export const ICONS = {
   swap: ['M4 8h15l-4-4', 'M20 16H5l4 4'],
   chevron: ['M9 18l6-6-6-6'],
   outbox: ['M4 13h4l2 3h4l2-3h4', 'M4 13l2-8h12l2 8v6H4z'],
+  qr: ['M3 3h7v7H3zM14 3h7v7h-7zM3 14h7v7H3z', 'M14 14h3v3h-3zM18 18h3v3h-3zM18 14h3M14 18v3'],
+  nfc: ['M6 8a8 8 0 0 1 0 8', 'M10 5a12 12 0 0 1 0 14', 'M14 3a15 15 0 0 1 0 18', 'M18 6a10 10 0 0 1 0 12'],
+  photo: ['M3 7h4l2-3h6l2 3h4v13H3z', 'M12 17a4 4 0 1 0 0-8 4 4 0 0 0 0 8z'],
+  keyboard: ['M2 6h20v12H2z', 'M6 10h.01M10 10h.01M14 10h.01M18 10h.01M7 14h10'],
+  labels: ['M6 9V3h12v6', 'M6 18H4a2 2 0 0 1-2-2v-5a2 2 0 0 1 2-2h16a2 2 0 0 1 2 2v5a2 2 0 0 1-2 2h-2', 'M6 14h12v7H6z'],
 };

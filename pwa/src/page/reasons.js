@@ -1,7 +1,7 @@
 // Why the server refused a queued mutation, in the user's language (its `code` mapped through
 // the catalogs, then one line per bad field); the server's own text when the code is unknown here.
 import { ApiError } from '../utils/api.js';
-import { has, t } from '../utils/i18n.js';
+import { has } from '../utils/i18n.js';
 import { errorLines } from '../utils/messages.js';
 
 export function reasonLines(mutation) {

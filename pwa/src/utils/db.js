@@ -2,7 +2,7 @@
 import { openDB } from 'idb';
 
 const DB_NAME = 'anbao';
-const DB_VERSION = 2;
+const DB_VERSION = 3;
 
 // Stores:
 //   session   'me' → the cached /api/auth/me answer (offline cold start)
@@ -11,6 +11,8 @@ const DB_VERSION = 2;
 //   outbox    queued mutations in creation order (autoincrement `seq`), per user
 //   duty_log  pulled entries, by id
 //   zones     zones of the member's sites, cached for offline forms
+//   plans     the patrol plan of a site (checkpoints, tours, rounds, tag hashes), by site_id
+//   scans     this user's own checkpoint scans: what the phone saw, then the server's verdict
 let dbPromise = null;
 
 export function db() {
@@ -24,6 +26,10 @@ export function db() {
         outbox.createIndex('user', ['user_id', 'seq']);
         database.createObjectStore('duty_log', { keyPath: 'id' }).createIndex('site', 'site_id');
         database.createObjectStore('zones', { keyPath: 'id' }).createIndex('site', 'site_id');
+      }
+      if (oldVersion < 3) {
+        database.createObjectStore('plans', { keyPath: 'site_id' });
+        database.createObjectStore('scans', { keyPath: 'id' }).createIndex('site', 'site_id');
       }
     },
     blocking() {

@@ -13,7 +13,10 @@ export const CLIENT_MESSAGES = {
 
 function fieldText(f) {
   const label = has(`label.${f.field}`) ? t(`label.${f.field}`) : String(f.field ?? '');
-  const message = has(`field.${f.code}`) ? t(`field.${f.code}`, f) : f.message || t('field.invalid');
+  // The catalog's text, unless it needs a value only the server's own message carries
+  // (`{min_length}`, say): then the server's, already in the language the request asked for.
+  const ours = has(`field.${f.code}`) ? t(`field.${f.code}`, f) : '';
+  const message = ours && !/\{\w+\}/.test(ours) ? ours : f.message || ours || t('field.invalid');
   return label ? t('client.field_error', { field: label, message }) : message;
 }
 

@@ -1,6 +1,7 @@
 // The outbox: mutations written on this phone and not yet accepted by the server, kept in
 // IndexedDB per user and in creation order. Shared by the page and the service worker.
 import { db } from './db.js';
+import { listHeld } from './media-store.js';
 
 export const WAITING = 'waiting';
 export const SENDING = 'sending';
@@ -87,11 +88,22 @@ export async function nextToSend(userId, limit) {
   return out;
 }
 
+// Mutations held back until their photos are uploaded (utils/media.js): not in the outbox yet,
+// but waiting to be sent all the same, so the status bar and sign-out count them.
+async function heldCount(userId) {
+  try {
+    return (await listHeld(userId)).length;
+  } catch {
+    return 0;
+  }
+}
+
 /** {waiting, rejected} for one user: what the status bar shows. */
 export async function countFor(userId) {
   const all = userId == null ? [] : await listMutations(userId);
   const rejected = all.filter((m) => m.status === REJECTED).length;
-  return { waiting: all.length - rejected, rejected };
+  const held = userId == null ? 0 : await heldCount(userId);
+  return { waiting: all.length - rejected + held, rejected };
 }
 
 /** Mutations of everyone but `userId` left on this phone: [{user_id, user_name, count}]. */
@@ -109,7 +121,8 @@ export async function othersWaiting(userId) {
 /** How many of this user's mutations the server has not accepted yet (sign-out asks). */
 export async function hasUnsent(userId) {
   if (userId == null) return 0;
-  return (await db()).countFromIndex('outbox', 'user', userRange(userId));
+  const queued = await (await db()).countFromIndex('outbox', 'user', userRange(userId));
+  return queued + (await heldCount(userId));
 }
 
 /** Applies `change(entry)` to each of the given seqs still in the outbox, in one transaction. */

@@ -24,11 +24,23 @@ export async function applyPage(userId, page) {
   await tx.done;
 }
 
+// Mutations whose answer is kept in a store of its own (the pull does not carry them).
+const PUSHED = { 'patrol.scan': 'scans' };
+
 /** What an accepted push answered: the stored entity, shown before the next pull brings it. */
 export async function applyPushed(mutationName, data) {
-  const entity = mutationName.split('.')[0];
-  const store = STORES[entity];
-  if (!store || !data?.id) return;
+  if (!data?.id) return;
+  const own = PUSHED[mutationName];
+  if (own) {
+    // The server's verdict replaces what the phone guessed; what only the phone knew stays.
+    const tx = (await db()).transaction(own, 'readwrite');
+    const before = (await tx.store.get(String(data.id))) || {};
+    await tx.store.put({ ...before, ...data, id: String(data.id), answered: true });
+    await tx.done;
+    return;
+  }
+  const store = STORES[mutationName.split('.')[0]];
+  if (!store) return;
   await (await db()).put(store, { ...data, id: String(data.id) });
 }
 
@@ -49,7 +61,7 @@ export async function dropPulled() {
 
 /** Drops everything pulled or cached for the signed-in user (sign-out, another user). */
 export async function clearReplica() {
-  const names = [...Object.values(STORES), 'zones'];
+  const names = [...Object.values(STORES), 'zones', 'plans', 'scans'];
   const tx = (await db()).transaction([...names, 'meta'], 'readwrite');
   await Promise.all([...names.map((n) => tx.objectStore(n).clear()), tx.objectStore('meta').delete('pull'), tx.done]);
 }

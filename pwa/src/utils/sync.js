@@ -2,7 +2,9 @@
 // shows. The pushing itself is utils/push.js, shared with the service worker.
 import { ApiError, NetworkError, api, reportUnauthorized } from './api.js';
 import { isOnline, onConnectivity, reportReachable } from './connectivity.js';
+import { getMeta } from './db.js';
 import { getLang } from './i18n.js';
+import { onMediaAnnounce } from './media-store.js';
 import { countFor, onAnnounce, othersWaiting } from './outbox.js';
 import { SYNC_TAG, flush } from './push.js';
 import { applyPage, cursorFor, dropPulled } from './replica.js';
@@ -21,6 +23,7 @@ let pulling = null;
 let retryTimer = null;
 let retryStep = 0;
 let wired = false;
+let checkingSender = null;
 
 export const syncStatus = () => status;
 
@@ -50,7 +53,10 @@ function wire() {
   onConnectivity((online) => {
     status.online = online;
     emit('count');
-    if (online) syncNow();
+    if (online) {
+      retryStep = 0; // back online: the next failure starts the backoff again from its shortest
+      syncNow();
+    }
   });
   document.addEventListener('visibilitychange', () => {
     if (document.visibilityState === 'visible') syncNow();
@@ -58,11 +64,37 @@ function wire() {
   setInterval(() => {
     if (user && document.visibilityState === 'visible') pull();
   }, PULL_EVERY_MS);
-  // The service worker or another tab sent or queued something.
+  // A report held for its photos, or one of them uploaded: the count of what waits changed.
+  onMediaAnnounce(() => recount());
+  // The service worker or another tab sent or queued something, or was signed out mid-send.
   onAnnounce(() => {
     recount();
     emit('pulled');
+    checkSender();
   });
+}
+
+/**
+ * Who may send the outbox is gone while this page still shows a signed-in user: a 401 answered
+ * the service worker or another tab (the session was revoked or expired). Ask the server: a 401
+ * signs this page out too (api.js reports it) and the guard is asked to sign in again; a good
+ * answer stores the sender again and sending resumes.
+ */
+function checkSender() {
+  checkingSender ??= (async () => {
+    const sender = await getMeta('auth').catch(() => null);
+    if (!user || (sender?.user_id === user.id && sender.device_uid)) return;
+    try {
+      if (refreshSession) await refreshSession();
+      else await api.get('/api/auth/me');
+    } catch {
+      return; // a 401 was reported by the API client; offline: the next sync asks again
+    }
+    if (user) retryLater();
+  })().finally(() => {
+    checkingSender = null;
+  });
+  return checkingSender;
 }
 
 /** Begins syncing for `me` (after sign-in, or a cold start with a cached session). */
@@ -124,6 +156,10 @@ async function handle(result) {
     reportUnauthorized(new ApiError(401, e.code, e.message, e.details));
     return;
   }
+  if (result.stopped === 'signed_out') {
+    await checkSender(); // nobody may send, yet this page is signed in: find out why
+    return;
+  }
   if (result.stopped === 'refused' && refreshSession) await refreshSession().catch(() => {});
   if (result.stopped !== 'signed_out') {
     registerBackgroundSync();
@@ -149,7 +185,10 @@ export function pushNow() {
       applied += result.applied;
       await handle(result);
       await recount();
-      if (result.stopped) break;
+      // Asked again while this pass lost the network: the phone may be back (the 'online' event
+      // can fire while a send begun offline is still finishing). Go again now rather than after
+      // the backoff; another network failure stops as usual.
+      if (result.stopped && !(result.stopped === 'network' && flushAgain)) break;
     } while (flushAgain && user);
     if (applied) pull();
   })().finally(() => {

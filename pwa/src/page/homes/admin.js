@@ -7,4 +7,8 @@ export const tiles = [
   { id: 'people', icon: ICONS.people },
   { id: 'devices', icon: ICONS.devices, route: '/devices' },
   { id: 'duty_log', icon: ICONS.duty_log, route: '/duty-log' },
+  { id: 'live_board', icon: ICONS.live_board, route: '/board' },
+  { id: 'fire_equipment', icon: ICONS.fire_checks, route: '/equipment' },
+  { id: 'gate', icon: ICONS.visitors, route: '/gate' },
+  { id: 'labels', icon: ICONS.labels, href: (ctx) => `/api/sites/${ctx.membership.site.id}/labels.pdf` },
 ];

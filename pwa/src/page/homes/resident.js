@@ -2,7 +2,8 @@
 import { ICONS } from '../icons.js';
 
 export const tiles = [
-  { id: 'my_parcels', icon: ICONS.parcels },
-  { id: 'invites', icon: ICONS.invites },
-  { id: 'notifications', icon: ICONS.notifications },
+  { id: 'my_parcels', icon: ICONS.parcels, route: '/my-parcels' },
+  { id: 'invites', icon: ICONS.invites, route: '/invites' },
+  { id: 'goods_passes', icon: ICONS.parcels, route: '/goods-passes' },
+  { id: 'notifications', icon: ICONS.notifications, route: '/notifications' },
 ];
