@@ -11,7 +11,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import APIRequestContext, APIResponse, BrowserContext, Page, Playwright
+from playwright.sync_api import (
+    APIRequestContext,
+    APIResponse,
+    BrowserContext,
+    Locator,
+    Page,
+    Playwright,
+)
 from playwright.sync_api import Error as PlaywrightError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -185,6 +192,29 @@ def wait_until(page: Page, expression: str, timeout_ms: int = 10_000) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {expression}")
         page.wait_for_timeout(100)
+
+
+def natural_size(img: Locator, timeout_ms: int = 10_000) -> list[int]:
+    """`[naturalWidth, naturalHeight]` of an `<img>` once it has loaded.
+
+    Polled, never awaited in the page: `img.decode()` on a lazy image that is off screen, or
+    that a redraw has just replaced, never settles, and `evaluate` has no timeout of its own (a
+    CI run once hung there until it was killed). Each poll finds the element again.
+    """
+    deadline = time.monotonic() + timeout_ms / 1000
+    while True:
+        with contextlib.suppress(PlaywrightError):
+            img.scroll_into_view_if_needed(timeout=1_000)
+            size = img.evaluate(
+                "(img) => img.complete && img.naturalWidth > 0"
+                " ? [img.naturalWidth, img.naturalHeight] : null",
+                timeout=1_000,
+            )
+            if size:
+                return list(size)
+        if time.monotonic() > deadline:
+            raise AssertionError("the image did not load in time")
+        img.page.wait_for_timeout(100)
 
 
 # --- a phone: a persistent profile that can be killed and relaunched (offline) ---------------

@@ -24,6 +24,7 @@ from tests.browser.browser_support import (
     kill_browser,
     launch_phone,
     layout_problems,
+    natural_size,
     open_home,
     sign_in,
     wait_for_service_worker,
@@ -372,12 +373,7 @@ def test_a_draft_survives_the_app_being_killed(playwright, server, tmp_path):
         expect(thumbs.first).to_have_attribute(
             "data-sha256", hashlib.sha256(picture.read_bytes()).hexdigest()
         )
-        assert (
-            thumbs.first.locator("img").evaluate(
-                "(img) => img.decode().then(() => img.naturalWidth)"
-            )
-            > 0
-        )
+        assert natural_size(thumbs.first.locator("img"))[0] > 0
 
         # Discarding asks first, then empties the form for good.
         page.locator("[data-action=discard-draft]").click()
@@ -450,15 +446,10 @@ def test_the_supervisor_filters_reads_and_works_an_incident(new_context, api, zo
     photos = detail.locator("[data-testid=photos] > li")
     expect(photos).to_have_count(1)
     expect(photos.first.locator("[data-testid=sha256] code")).to_have_text(sha)
-    assert (
-        photos.first.locator("img").evaluate("(img) => img.decode().then(() => img.naturalWidth)")
-        == 320
-    )
+    assert natural_size(photos.first.locator("img"))[0] == 320
     photos.first.locator(".photo-frame").click()
     shown = page.locator("[data-testid=photo-dialog] [data-testid=photo-display]")
-    assert shown.evaluate(
-        "(img) => img.decode().then(() => [img.naturalWidth, img.naturalHeight])"
-    ) == [1600, 1200]
+    assert natural_size(shown) == [1600, 1200]
     expect(page.locator("[data-testid=photo-dialog] [data-action=original]")).to_have_attribute(
         "href", f"/api/media/{sha}/original"
     )
