@@ -3,6 +3,7 @@ function the plain API uses. Pull lives in `services.changes`."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -338,12 +339,15 @@ async def _apply(
     lang = ctx.info.language
     skew = ctx.clock_skew_seconds
     ids = [m["id"] for m in mutations]
-    existing = {row["id"]: row for row in await fetch_by_ids(AppliedMutation, _STORED_COLUMNS, ids)}
+    # Which ids were seen before is asked of the database first; the args are checked while it
+    # looks (the lookup runs on the database's own thread).
+    lookup = asyncio.ensure_future(fetch_by_ids(AppliedMutation, _STORED_COLUMNS, ids))
     results: list[dict[str, Any]] = [{}] * len(mutations)
     applied: list[tuple[MutationSpec, dict[str, Any]]] = []
     first_seen: dict[str, int] = {}
     repeats: list[tuple[int, int]] = []
     records: list[tuple[Any, ...]] = []
+    unknown: list[int] = []
     # Consecutive mutations of one name, applied together: [(spec, [index, ...])].
     runs: list[tuple[MutationSpec, list[int]]] = []
     server_time = db_datetimes(AppliedMutation)(now)
@@ -373,33 +377,54 @@ async def _apply(
         results[i] = _rejection(mutations[i]["id"], exc, lang)
         record(i, _REJECTED, exc.code, dump_json({"details": exc.details}))
 
-    for i, m in enumerate(mutations):
-        mutation_id = ids[i]
-        row = existing.get(mutation_id)
-        if row is not None:
-            results[i] = (
-                _stored(m["id"], row, lang)
-                if row["user_id"] == user_id
-                else _rejection(m["id"], MutationIdConflict(), lang)
+    try:
+        for i, m in enumerate(mutations):
+            mutation_id = ids[i]
+            if mutation_id in first_seen:
+                repeats.append((i, first_seen[mutation_id]))
+                continue
+            first_seen[mutation_id] = i
+            spec = MUTATIONS.get(m["name"])
+            if spec is None:
+                unknown.append(i)
+            elif runs and runs[-1][0] is spec:
+                runs[-1][1].append(i)
+            else:
+                runs.append((spec, [i]))
+        checked_runs = [
+            (
+                spec,
+                indexes,
+                _validate_args(spec, [(mutations[i], client_times[i]) for i in indexes], lang),
             )
-            continue
-        if mutation_id in first_seen:
-            repeats.append((i, first_seen[mutation_id]))
-            continue
-        first_seen[mutation_id] = i
-        spec = MUTATIONS.get(m["name"])
-        if spec is None:
-            reject(i, UnknownMutation(m["name"]))
-        elif runs and runs[-1][0] is spec:
-            runs[-1][1].append(i)
-        else:
-            runs.append((spec, [i]))
+            for spec, indexes in runs
+        ]
+    except BaseException:
+        lookup.cancel()
+        raise
+    existing = {row["id"]: row for row in await lookup}
 
+    def seen_before(i: int) -> bool:
+        """A replay answers what was stored (only to the user who sent it)."""
+        row = existing.get(ids[i])
+        if row is None:
+            return False
+        results[i] = (
+            _stored(ids[i], row, lang)
+            if row["user_id"] == user_id
+            else _rejection(ids[i], MutationIdConflict(), lang)
+        )
+        return True
+
+    for i in unknown:
+        if not seen_before(i):
+            reject(i, UnknownMutation(mutations[i]["name"]))
     valid_runs: list[tuple[MutationSpec, list[int], list[Any]]] = []
-    for spec, indexes in runs:
-        checked = _validate_args(spec, [(mutations[i], client_times[i]) for i in indexes], lang)
+    for spec, indexes, checked in checked_runs:
         keep = []
         for i, args in zip(indexes, checked, strict=True):
+            if existing and seen_before(i):
+                continue
             if isinstance(args, AnbaoError):
                 reject(i, args)
             else:

@@ -126,6 +126,35 @@ def test_an_id_twice_in_one_batch_is_applied_once(env: Env) -> None:
     assert (replay["status"], replay["data"]) == ("duplicate", results[0]["data"])
 
 
+def test_a_replay_mixed_with_new_work_answers_each_from_what_was_stored(env: Env) -> None:
+    # The args of a batch are checked while the server looks up which ids it has seen: what
+    # was stored must still win over that check, in every position of the batch.
+    site = env.world.a.site.id
+    kept = entry(site, "kept")
+    unknown = {**entry(site, "x"), "name": "duty_log.teleport"}
+    refused = entry(site, "")
+    first = env.push([kept, unknown, refused])
+    assert [(r["status"], r["code"]) for r in first] == [
+        ("applied", ""),
+        ("rejected", "unknown_mutation"),
+        ("rejected", "validation_failed"),
+    ]
+    fresh = entry(site, "fresh")
+    again = env.push([refused, kept, fresh, kept, unknown, fresh])
+    assert [(r["status"], r["code"]) for r in again] == [
+        ("rejected", "validation_failed"),
+        ("duplicate", ""),
+        ("applied", ""),
+        ("duplicate", ""),
+        ("rejected", "unknown_mutation"),
+        ("duplicate", ""),
+    ]
+    assert again[1]["data"] == again[3]["data"] == first[0]["data"]
+    assert again[5]["data"] == again[2]["data"]
+    assert env.db(lambda: DutyLogEntry.all().count()) == 2
+    assert env.db(lambda: AppliedMutation.all().count()) == 4
+
+
 def test_a_rejected_mutation_replays_its_reason_in_the_callers_language(env: Env) -> None:
     m = entry(env.world.a.site.id, "")
     first = env.push([m])[0]
