@@ -23,17 +23,18 @@ export function createHeader({ onSignOut, onSwitchSite, onHome, onOutbox }) {
 
   /** Online/offline and the outbox counts; a tap opens the outbox screen. */
   function syncBar() {
-    const { waiting, rejected } = syncStatus();
+    const { waiting, rejected, counted } = syncStatus();
     const parts = [];
     if (waiting) parts.push(h('span', { class: 'sync-waiting', dataset: { testid: 'sync-waiting' }, text: t('sync.waiting', { count: waiting }) }));
     if (rejected) parts.push(h('span', { class: 'sync-rejected', dataset: { testid: 'sync-rejected' }, text: t('sync.rejected', { count: rejected }) }));
-    if (!parts.length) parts.push(h('span', { class: 'sync-done', text: t('sync.all_sent') }));
+    // Not yet counted (start-up, another user): never "all sent" before the outbox was read.
+    if (!parts.length) parts.push(counted ? h('span', { class: 'sync-done', text: t('sync.all_sent') }) : h('span', { class: 'sync-counting', text: t('sync.counting') }));
     return h(
       'button',
       {
         class: `sync-bar${rejected ? ' sync-bar-problem' : ''}`,
         type: 'button',
-        dataset: { testid: 'sync-status', action: 'outbox', waiting: String(waiting), rejected: String(rejected) },
+        dataset: { testid: 'sync-status', action: 'outbox', waiting: counted ? String(waiting) : '', rejected: counted ? String(rejected) : '' },
         'aria-label': `${t(isOnline() ? 'header.online' : 'header.offline')} · ${parts.map((p) => p.textContent).join(' · ')} — ${t('sync.open_outbox')}`,
         onclick: onOutbox,
       },

@@ -15,7 +15,9 @@ const MAX_PULL_PAGES = 200;
 
 let user = null; // {id, name} of the signed-in user, or null
 let refreshSession = null; // set by the app: fetch /me again (a fresh CSRF token, device)
-const status = { online: isOnline(), waiting: 0, rejected: 0, others: [], error: null };
+// `counted` is false until the outbox has been counted for the signed-in user: until then the
+// bar must not say that everything was sent.
+const status = { online: isOnline(), waiting: 0, rejected: 0, counted: false, others: [], error: null };
 const listeners = new Set();
 let flushing = null;
 let flushAgain = false;
@@ -39,11 +41,14 @@ function emit(what) {
 
 async function recount() {
   const uid = user?.id ?? null;
-  const [counts, others] = await Promise.all([countFor(uid), uid == null ? [] : othersWaiting(uid)]).catch(() => [
-    { waiting: 0, rejected: 0 },
-    [],
-  ]);
-  Object.assign(status, counts, { others, online: isOnline() });
+  let counted = true;
+  const [counts, others] = await Promise.all([countFor(uid), uid == null ? [] : othersWaiting(uid)]).catch(() => {
+    counted = false; // the outbox could not be read: say nothing rather than "all sent"
+    return [{ waiting: 0, rejected: 0 }, []];
+  });
+  // A count started for a user who has since signed out or changed is not theirs to show.
+  if ((user?.id ?? null) !== uid) return;
+  Object.assign(status, counts, { others, counted, online: isOnline() });
   emit('count');
 }
 
@@ -100,6 +105,10 @@ function checkSender() {
 /** Begins syncing for `me` (after sign-in, or a cold start with a cached session). */
 export function startSync(me, { onRefused } = {}) {
   wire();
+  if (user?.id !== me.user.id) {
+    Object.assign(status, { waiting: 0, rejected: 0, counted: false, others: [] });
+    emit('count');
+  }
   user = { id: me.user.id, name: me.user.display_name || me.user.username };
   refreshSession = onRefused || null;
   retryStep = 0;
