@@ -6,6 +6,7 @@ separate audit event.
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -74,66 +75,85 @@ async def add_entries(
     zone_rows = await fetch_by_ids(Zone, ("id", "site_id", "is_active"), zone_ids)
     zones = {(r["id"], r["site_id"]) for r in zone_rows if r["is_active"]}
     entry_ids = [d.id for _, d in items]
-    taken = await existing_ids(DutyLogEntry, entry_ids)
+    # Which ids are taken is asked of the database while the entries are built below; an id in
+    # use (rare: a retried plain-API write, a guessed id) is taken out again afterwards.
+    lookup = asyncio.ensure_future(existing_ids(DutyLogEntry, entry_ids))
     now = datetime.now(UTC)
     now_text = now.isoformat()
     to_db = db_datetimes(DutyLogEntry)
     texts = db_datetime_texts(DutyLogEntry)
     now_db = to_db(now)
     author_id, author_name = actor.user.id, actor.user.display_name
+    device_id = actor.device_id
     allowed: dict[int, AnbaoError | None] = {}  # per site: the permission check's outcome
     outcomes: list[dict[str, Any] | AnbaoError] = []
     rows: list[tuple[Any, ...]] = []
     changes: dict[int, list[tuple[object, ChangeOp, dict[str, Any] | None]]] = defaultdict(list)
-    for (site_id, data), entry_id in zip(items, entry_ids, strict=True):
-        if site_id not in allowed:
-            allowed[site_id] = _site_refusal(actor, site_id)
-        refused = allowed[site_id]
-        if refused is not None:
-            outcomes.append(refused)
-            continue
-        try:
-            if site_id not in sites:
-                raise NotFound("site")
-            if not sites[site_id]:
-                raise Inactive("site")
-            if data.zone_id is not None and (data.zone_id, site_id) not in zones:
-                raise ValidationFailed.field("zone_id", "not_found")
-            if entry_id in taken:
-                # A retried plain-API write or a guessed id: an entry is never overwritten.
-                raise MutationIdConflict("duty log entry id in use")
-        except AnbaoError as exc:
-            outcomes.append(exc)
-            continue
-        taken.add(entry_id)
-        client_iso, client_db = texts((data.client_time or now).astimezone(UTC))
-        category = data.category.value
-        out = {
-            "id": entry_id,
-            "site_id": site_id,
-            "zone_id": data.zone_id,
-            "author_id": author_id,
-            "author_name": author_name,
-            "category": category,
-            "text": data.text,
-            "client_time": client_iso,
-            "server_time": now_text,
-        }
-        rows.append(
-            (
-                entry_id,
-                site_id,
-                data.zone_id,
-                author_id,
-                actor.device_id,
-                category,
-                data.text,
-                client_db,
-                now_db,
+    written: set[str] = set()  # an id twice in one call is written once
+    try:
+        for (site_id, data), entry_id in zip(items, entry_ids, strict=True):
+            if site_id not in allowed:
+                allowed[site_id] = _site_refusal(actor, site_id)
+            refused = allowed[site_id]
+            if refused is not None:
+                outcomes.append(refused)
+                continue
+            try:
+                if site_id not in sites:
+                    raise NotFound("site")
+                if not sites[site_id]:
+                    raise Inactive("site")
+                if data.zone_id is not None and (data.zone_id, site_id) not in zones:
+                    raise ValidationFailed.field("zone_id", "not_found")
+                if entry_id in written:
+                    raise MutationIdConflict("duty log entry id in use")
+            except AnbaoError as exc:
+                outcomes.append(exc)
+                continue
+            written.add(entry_id)
+            client_iso, client_db = texts((data.client_time or now).astimezone(UTC))
+            category = str(data.category)  # the enum's value, without its property lookup
+            out = {
+                "id": entry_id,
+                "site_id": site_id,
+                "zone_id": data.zone_id,
+                "author_id": author_id,
+                "author_name": author_name,
+                "category": category,
+                "text": data.text,
+                "client_time": client_iso,
+                "server_time": now_text,
+            }
+            rows.append(
+                (
+                    entry_id,
+                    site_id,
+                    data.zone_id,
+                    author_id,
+                    device_id,
+                    category,
+                    data.text,
+                    client_db,
+                    now_db,
+                )
             )
-        )
-        changes[site_id].append((entry_id, ChangeOp.upsert, out))
-        outcomes.append(out)
+            changes[site_id].append((entry_id, ChangeOp.upsert, out))
+            outcomes.append(out)
+    except BaseException:
+        lookup.cancel()
+        raise
+    taken = await lookup
+    if taken:
+        # A retried plain-API write or a guessed id: an entry is never overwritten.
+        rows = [row for row in rows if row[0] not in taken]
+        outcomes = [
+            MutationIdConflict("duty log entry id in use")
+            if isinstance(o, dict) and o["id"] in taken
+            else o
+            for o in outcomes
+        ]
+        for site_changes in changes.values():
+            site_changes[:] = [c for c in site_changes if c[0] not in taken]
     await insert_rows(DutyLogEntry, _COLUMNS, rows)
     for site_id, site_changes in changes.items():
         await record_changes(site_id, ENTITY, site_changes)

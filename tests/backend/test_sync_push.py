@@ -155,6 +155,39 @@ def test_a_replay_mixed_with_new_work_answers_each_from_what_was_stored(env: Env
     assert env.db(lambda: AppliedMutation.all().count()) == 4
 
 
+def test_an_entry_id_already_in_use_refuses_only_its_mutation(env: Env) -> None:
+    # Entry ids are checked against the table while the batch's entries are built: one in use
+    # (from an earlier push, or earlier in the same batch) is refused, leaves no row and no
+    # change, and the rest of the batch is written with gapless sequence numbers.
+    site = env.world.a.site.id
+    (old,) = env.push([entry(site, "first")])
+    reused = entry(site, "overwrite?")
+    reused["args"]["id"] = old["data"]["id"]
+    before, after = entry(site, "before"), entry(site, "after")
+    twin = entry(site, "same entry id as before")
+    twin["args"]["id"] = before["args"]["id"]
+    results = env.push([before, reused, twin, after])
+    assert [(r["status"], r["code"]) for r in results] == [
+        ("applied", ""),
+        ("rejected", "mutation_id_conflict"),
+        ("rejected", "mutation_id_conflict"),
+        ("applied", ""),
+    ]
+
+    async def written() -> tuple[list[str], list[tuple[int, str]]]:
+        entries = await DutyLogEntry.all().order_by("server_time").values_list("text", flat=True)
+        changes = await Change.filter(site_id=site).order_by("seq").values_list("seq", "entity_id")
+        return list(entries), [(int(s), str(e)) for s, e in changes]
+
+    texts, changes = env.db(written)
+    assert sorted(texts) == sorted(["first", "before", "after"])
+    assert changes == [
+        (1, old["data"]["id"]),
+        (2, before["args"]["id"]),
+        (3, after["args"]["id"]),
+    ]
+
+
 def test_a_rejected_mutation_replays_its_reason_in_the_callers_language(env: Env) -> None:
     m = entry(env.world.a.site.id, "")
     first = env.push([m])[0]
