@@ -9,6 +9,7 @@ from tortoise.expressions import Q
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
+from backend.errors import ValidationFailed
 from backend.schemas.common import ListQuery
 
 M = TypeVar("M", bound=Model)
@@ -37,9 +38,23 @@ def snapshot(obj: Model, fields: tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
+def patch_changes(obj: Model, patch: BaseModel, exclude: set[str] | None = None) -> dict[str, Any]:
+    """The fields a patch sets, refusing `null` for a column that cannot be empty.
+
+    A patch's fields are all optional, so `null` passes its schema; it used to reach the
+    database (a 500, or a misleading conflict). Refused here, before anything is set.
+    """
+    changes = patch.model_dump(exclude_unset=True, exclude=exclude)
+    fields = obj._meta.fields_map
+    for name, value in changes.items():
+        if value is None and name in fields and not fields[name].null:
+            raise ValidationFailed.field(name, "missing")
+    return changes
+
+
 def apply_patch(obj: Model, patch: BaseModel) -> tuple[dict[str, Any], dict[str, Any]]:
     """Set the fields the patch names; returns (before, after) of just those fields."""
-    changes = patch.model_dump(exclude_unset=True)
+    changes = patch_changes(obj, patch)
     before = snapshot(obj, tuple(changes))
     for name, value in changes.items():
         setattr(obj, name, value)

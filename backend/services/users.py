@@ -24,7 +24,7 @@ from backend.schemas.users import (
 )
 from backend.services import audit
 from backend.services.auth import hash_password, verify_password
-from backend.services.listing import paginate, snapshot
+from backend.services.listing import paginate, patch_changes, snapshot
 from backend.services.organizations import active_site
 from backend.services.permissions import MANAGERS, Actor, require_site
 from backend.settings import Settings
@@ -124,7 +124,7 @@ async def update_user(
     ):
         raise ValidationFailed.field("current_password", "wrong_password")
     new_hash = await hash_password(patch.password, settings) if patch.password else None
-    changes = patch.model_dump(exclude_unset=True, exclude={"password", "current_password"})
+    changes = patch_changes(user, patch, exclude={"password", "current_password"})
     before = snapshot(user, tuple(changes))
     for name, value in changes.items():
         setattr(user, name, value)
@@ -211,7 +211,7 @@ async def update_membership(
     require_site(actor, membership.site_id, (Role.admin,))
     fields = ("role", "unit_id", "is_active")
     before = snapshot(membership, fields)
-    for name, value in patch.model_dump(exclude_unset=True).items():
+    for name, value in patch_changes(membership, patch).items():
         setattr(membership, name, value)
     merged = MembershipPatch(role=membership.role, unit_id=membership.unit_id)
     if membership.is_active:

@@ -176,3 +176,62 @@ def test_site_timezone_and_hours_are_validated(app: Any) -> None:
         headers=bearer(tokens["admin_a"]),
     )
     assert bad.status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/sites/{site}", {"name": None}),
+        ("/api/sites/{site}", {"timezone": None, "address": "changed"}),
+        ("/api/sites/{site}", {"is_active": None}),
+        ("/api/zones/{zone}", {"name": None}),
+        ("/api/units/{unit}", {"label": None}),
+        ("/api/users/{user}", {"display_name": None}),
+        ("/api/organizations/{org}", {"name": None}),
+    ],
+)
+def test_null_for_a_field_that_cannot_be_empty_is_refused_and_changes_nothing(
+    app: Any, path: str, body: dict[str, Any]
+) -> None:
+    client, world, tokens = app
+    root = bearer(tokens["root"])
+    url = path.format(
+        site=world.a.site.id,
+        zone=world.a.zone.id,
+        unit=world.a.unit.id,
+        user=world.a.users["guard"].id,
+        org=world.org.id,
+    )
+    before = client.get(url, headers=root).json()
+    answer = client.patch(url, json=body, headers=root)
+    assert answer.status_code == 422, answer.text
+    error = answer.json()["error"]
+    assert error["code"] == "validation_failed"
+    (field,) = [f for f in error["details"]["fields"] if f["field"] in body]
+    assert body[field["field"]] is None and field["code"] == "missing"
+    assert client.get(url, headers=root).json() == before
+
+
+def test_null_role_for_a_membership_is_refused(app: Any) -> None:
+    client, world, tokens = app
+    root = bearer(tokens["root"])
+    site = world.a.site.id
+    listed = client.get(f"/api/sites/{site}/memberships?limit=200", headers=root).json()
+    guard = next(m for m in listed["items"] if m["user_id"] == world.a.users["guard"].id)
+    answer = client.patch(f"/api/memberships/{guard['id']}", json={"role": None}, headers=root)
+    assert answer.status_code == 422
+    assert answer.json()["error"]["details"]["fields"][0] == {
+        "field": "role",
+        "code": "missing",
+        "message": answer.json()["error"]["details"]["fields"][0]["message"],
+    }
+    again = client.get(f"/api/sites/{site}/memberships?limit=200", headers=root).json()
+    assert again == listed
+
+
+def test_null_where_empty_means_something_is_still_taken(app: Any) -> None:
+    # A unit may have no zone: null there is a value, not a mistake.
+    client, world, tokens = app
+    root = bearer(tokens["root"])
+    answer = client.patch(f"/api/units/{world.a.unit.id}", json={"zone_id": None}, headers=root)
+    assert answer.status_code == 200 and answer.json()["zone_id"] is None
