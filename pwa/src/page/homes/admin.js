@@ -2,7 +2,7 @@
 import { ICONS } from '../icons.js';
 
 export const tiles = [
-  { id: 'sites', icon: ICONS.sites },
+  { id: 'sites', icon: ICONS.sites, route: '/admin/sites' },
   { id: 'zones_units', icon: ICONS.zones_units },
   { id: 'people', icon: ICONS.people },
   { id: 'devices', icon: ICONS.devices, route: '/devices' },
