@@ -8,7 +8,7 @@ from tortoise.transactions import in_transaction
 from backend.errors import DuplicateName, Inactive, NotFound, ValidationFailed
 from backend.http import ClientInfo
 from backend.models.organizations import Organization, Site, Unit, Zone
-from backend.models.users import Role
+from backend.models.users import Membership, Role
 from backend.schemas.common import ListQuery
 from backend.schemas.organizations import (
     OrganizationIn,
@@ -134,6 +134,19 @@ async def create_site(actor: Actor, data: SiteIn, info: ClientInfo, settings: Se
             organization_id=org.id,
             after=snapshot(site, _SITE_FIELDS),
         )
+        if actor.user is not None and not actor.is_superuser:
+            # The admin who made the site manages it: without a role there it would vanish
+            # from their own list at once, with its zones and people out of their reach.
+            membership = await Membership.create(user=actor.user, site=site, role=Role.admin)
+            await audit.record(
+                actor,
+                info,
+                "membership.created",
+                "membership",
+                membership.id,
+                site_id=site.id,
+                after={"user_id": actor.user.id, "role": Role.admin, "unit_id": None},
+            )
     return site
 
 

@@ -42,17 +42,21 @@ def test_admin_builds_a_site_with_zones_and_units(app: Any) -> None:
     assert body["name"] == "东方花园 East Garden"  # trimmed
     assert body["timezone"] == "Asia/Shanghai"  # the default
     assert (body["after_hours_start"], body["after_hours_end"]) == ("22:00", "06:00")
-    # The creator is an admin of the organization, not automatically a member of the new site.
+    # The admin who made it manages it: it is in their list, and zones and units are theirs to add.
+    listed = client.get("/api/sites?limit=200", headers=admin).json()["items"]
+    assert body["id"] in [s["id"] for s in listed]
+    held = client.get(f"/api/sites/{body['id']}/memberships", headers=admin).json()["items"]
+    assert [(m["user_id"], m["role"]) for m in held] == [(world.a.users["admin"].id, "admin")]
     zone = client.post(
         f"/api/sites/{body['id']}/zones",
         json={"name": "North gate", "kind": "gate"},
-        headers=bearer(tokens["root"]),
+        headers=admin,
     )
     assert zone.status_code == 201
     unit = client.post(
         f"/api/sites/{body['id']}/units",
         json={"label": "5-2-1102", "zone_id": zone.json()["id"]},
-        headers=bearer(tokens["root"]),
+        headers=admin,
     )
     assert unit.status_code == 201 and unit.json()["zone_id"] == zone.json()["id"]
 
@@ -210,6 +214,19 @@ def test_null_for_a_field_that_cannot_be_empty_is_refused_and_changes_nothing(
     (field,) = [f for f in error["details"]["fields"] if f["field"] in body]
     assert body[field["field"]] is None and field["code"] == "missing"
     assert client.get(url, headers=root).json() == before
+
+
+def test_a_site_made_by_a_superuser_adds_no_membership(app: Any) -> None:
+    client, world, tokens = app
+    root = bearer(tokens["root"])
+    made = client.post(
+        "/api/sites",
+        json={"organization_id": world.org.id, "name": "Depot", "kind": "building"},
+        headers=root,
+    )
+    assert made.status_code == 201
+    held = client.get(f"/api/sites/{made.json()['id']}/memberships", headers=root).json()
+    assert held["items"] == []
 
 
 def test_null_role_for_a_membership_is_refused(app: Any) -> None:

@@ -44,7 +44,6 @@ export function sitesAdminView(ctx) {
   const superuser = Boolean(ctx.me.user?.is_superuser);
   let sites = [];
   let orgs = new Map(); // id → organization
-  const created = new Map(); // sites made here that the server does not list for this admin
   let editing = null; // the site being edited, or null when adding
 
   const status = h('div', { class: 'status', role: 'status', 'aria-live': 'polite', dataset: { testid: 'sites-status' } });
@@ -244,10 +243,6 @@ export function sitesAdminView(ctx) {
       const wasEdit = Boolean(editing);
       closeForm();
       await load();
-      if (!wasEdit && !sites.some((s) => s.id === site.id)) {
-        created.set(site.id, site); // made, but this admin holds no role there yet
-        render();
-      }
       say('ok', [t(wasEdit ? 'admin_sites.saved' : 'admin_sites.created', { name: site.name })]);
       list.querySelector(`[data-site="${site.id}"]`)?.scrollIntoView({ block: 'nearest' });
     } catch (err) {
@@ -309,7 +304,7 @@ export function sitesAdminView(ctx) {
     }
   }
 
-  function card(site, { mine = true } = {}) {
+  function card(site) {
     const org = orgs.get(site.organization_id);
     return h(
       'li',
@@ -334,39 +329,34 @@ export function sitesAdminView(ctx) {
           class: 'card-line',
           text: t('admin_sites.details', { timezone: site.timezone, start: site.after_hours_start, end: site.after_hours_end }),
         }),
-        mine ? null : h('p', { class: 'card-line', text: t('admin_sites.no_role_yet') }),
       ),
-      mine
-        ? h(
-            'div',
-            { class: 'card-actions' },
-            site.is_active
-              ? [
-                  h('button', { class: 'btn', type: 'button', dataset: { action: 'edit' }, text: t('admin_sites.edit'), onclick: () => openForm(site) }),
-                  h('button', {
-                    class: 'btn btn-danger',
-                    type: 'button',
-                    dataset: { action: 'deactivate' },
-                    text: t('admin_sites.deactivate'),
-                    onclick: () => setActive(site, false),
-                  }),
-                ]
-              : h('button', {
-                  class: 'btn',
-                  type: 'button',
-                  dataset: { action: 'reactivate' },
-                  text: t('admin_sites.reactivate'),
-                  onclick: () => setActive(site, true),
-                }),
-          )
-        : null,
+      h(
+        'div',
+        { class: 'card-actions' },
+        site.is_active
+          ? [
+              h('button', { class: 'btn', type: 'button', dataset: { action: 'edit' }, text: t('admin_sites.edit'), onclick: () => openForm(site) }),
+              h('button', {
+                class: 'btn btn-danger',
+                type: 'button',
+                dataset: { action: 'deactivate' },
+                text: t('admin_sites.deactivate'),
+                onclick: () => setActive(site, false),
+              }),
+            ]
+          : h('button', {
+              class: 'btn',
+              type: 'button',
+              dataset: { action: 'reactivate' },
+              text: t('admin_sites.reactivate'),
+              onclick: () => setActive(site, true),
+            }),
+      )
     );
   }
 
   function render() {
-    const shown = new Set(sites.map((s) => s.id));
-    const extra = [...created.values()].filter((s) => !shown.has(s.id));
-    const cards = [...sites.map((s) => card(s)), ...extra.map((s) => card(s, { mine: false }))];
+    const cards = sites.map((s) => card(s));
     list.replaceChildren(...(cards.length ? cards : [h('li', { class: 'empty muted', text: t('admin_sites.empty') })]));
   }
 
