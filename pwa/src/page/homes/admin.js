@@ -3,7 +3,7 @@ import { ICONS } from '../icons.js';
 
 export const tiles = [
   { id: 'sites', icon: ICONS.sites, route: '/admin/sites' },
-  { id: 'zones_units', icon: ICONS.zones_units },
+  { id: 'zones_units', icon: ICONS.zones_units, route: '/admin/zones' },
   { id: 'people', icon: ICONS.people },
   { id: 'devices', icon: ICONS.devices, route: '/devices' },
   { id: 'duty_log', icon: ICONS.duty_log, route: '/duty-log' },
