@@ -59,6 +59,7 @@ const LAZY = {
   '/gate/vehicle-check': { roles: STAFF, load: () => import('./gate/vehicle-check.js').then((m) => m.vehicleCheckView) },
   '/gate/blocklist': { roles: MANAGERS, load: () => import('./gate/blocklist.js').then((m) => m.blocklistView) },
   '/gate/policy': { roles: MANAGERS, load: () => import('./gate/policy.js').then((m) => m.policyView) },
+  '/admin/people': { roles: ['admin'], load: () => import('./admin/people.js').then((m) => m.peopleAdminView) },
   '/invites': { roles: ['resident', ...MANAGERS], load: () => import('./invites/invites.js').then((m) => m.invitesView) },
   '/contractor-passes': { roles: STAFF, load: () => import('./passes/contractors.js').then((m) => m.contractorsView) },
   '/goods-passes': { roles: null, load: () => import('./passes/goods.js').then((m) => m.goodsView) },
