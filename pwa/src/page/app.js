@@ -61,6 +61,7 @@ const LAZY = {
   '/gate/policy': { roles: MANAGERS, load: () => import('./gate/policy.js').then((m) => m.policyView) },
   '/admin/sites': { roles: ['admin'], load: () => import('./admin/sites.js').then((m) => m.sitesAdminView) },
   '/admin/zones': { roles: ['admin'], load: () => import('./admin/zones.js').then((m) => m.zonesAdminView) },
+  '/admin/people': { roles: ['admin'], load: () => import('./admin/people.js').then((m) => m.peopleAdminView) },
   '/invites': { roles: ['resident', ...MANAGERS], load: () => import('./invites/invites.js').then((m) => m.invitesView) },
   '/contractor-passes': { roles: STAFF, load: () => import('./passes/contractors.js').then((m) => m.contractorsView) },
   '/goods-passes': { roles: null, load: () => import('./passes/goods.js').then((m) => m.goodsView) },

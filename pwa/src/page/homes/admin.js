@@ -4,7 +4,7 @@ import { ICONS } from '../icons.js';
 export const tiles = [
   { id: 'sites', icon: ICONS.sites, route: '/admin/sites' },
   { id: 'zones_units', icon: ICONS.zones_units, route: '/admin/zones' },
-  { id: 'people', icon: ICONS.people },
+  { id: 'people', icon: ICONS.people, route: '/admin/people' },
   { id: 'devices', icon: ICONS.devices, route: '/devices' },
   { id: 'duty_log', icon: ICONS.duty_log, route: '/duty-log' },
   { id: 'live_board', icon: ICONS.live_board, route: '/board' },
