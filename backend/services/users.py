@@ -194,10 +194,27 @@ async def create_membership(
     if user is None:
         raise ValidationFailed.field("user_id", "not_found")
     async with in_transaction():
-        if await Membership.exists(
-            user_id=user.id, site_id=site_id, role=data.role, unit_id=data.unit_id, is_active=True
-        ):
+        same = await Membership.get_or_none(
+            user_id=user.id, site_id=site_id, role=data.role, unit_id=data.unit_id
+        )
+        if same is not None and same.is_active:
             raise Conflict("membership exists")
+        if same is not None:
+            # Someone removed earlier and given the same role again: their old membership comes
+            # back (one row per person, site, role and unit), audited as a change.
+            same.is_active = True
+            await same.save(update_fields=["is_active"])
+            await audit.record(
+                actor,
+                info,
+                "membership.updated",
+                "membership",
+                same.id,
+                site_id=site_id,
+                before={"is_active": False},
+                after={"is_active": True},
+            )
+            return same
         membership = await _add_membership(actor, info, user, site_id, data.role, data.unit_id)
     return membership
 

@@ -136,6 +136,36 @@ def test_memberships_lifecycle(app: Any) -> None:
     assert client.get("/api/sites", headers=bearer(token)).json()["total"] == 0
 
 
+def test_a_resident_removed_and_added_again_gets_their_membership_back(app: Any) -> None:
+    client, world, tokens, _ = app
+    admin = bearer(tokens["admin_a"])
+    site, unit = world.a.site.id, world.a.unit.id
+    person = client.post(
+        "/api/users",
+        json={
+            "username": "returning",
+            "display_name": "Back Again",
+            "password": "a-long-password",
+            "membership": {"site_id": site, "role": "resident", "unit_id": unit},
+        },
+        headers=admin,
+    ).json()
+    listed = client.get(
+        f"/api/sites/{site}/memberships", params={"q": "returning"}, headers=admin
+    ).json()
+    (first,) = listed["items"]
+    gone = client.patch(f"/api/memberships/{first['id']}", json={"is_active": False}, headers=admin)
+    assert gone.status_code == 200
+    body = {"user_id": person["id"], "role": "resident", "unit_id": unit}
+    back = client.post(f"/api/sites/{site}/memberships", json=body, headers=admin)
+    assert back.status_code == 201, back.text
+    assert (back.json()["id"], back.json()["is_active"]) == (first["id"], True)
+    token = login(client, "returning", "a-long-password")["token"]
+    assert client.get("/api/sites", headers=bearer(token)).json()["total"] == 1
+    again = client.post(f"/api/sites/{site}/memberships", json=body, headers=admin)
+    assert again.status_code == 409
+
+
 def test_supervisor_lists_people_but_cannot_change_them(app: Any) -> None:
     client, world, tokens, _ = app
     sup = bearer(tokens["supervisor_a"])
