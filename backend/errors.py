@@ -205,6 +205,10 @@ class DuplicateName(Conflict):
     code = "duplicate_name"
 
 
+class LastAdmin(Conflict):
+    code = "last_admin"
+
+
 class Inactive(Conflict):
     code = "inactive"
 

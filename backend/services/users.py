@@ -8,7 +8,14 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Subquery
 from tortoise.transactions import in_transaction
 
-from backend.errors import Conflict, Forbidden, NotFound, UsernameTaken, ValidationFailed
+from backend.errors import (
+    Conflict,
+    Forbidden,
+    LastAdmin,
+    NotFound,
+    UsernameTaken,
+    ValidationFailed,
+)
 from backend.http import ClientInfo
 from backend.models.organizations import Unit
 from backend.models.sessions import Session
@@ -107,6 +114,17 @@ async def create_user(actor: Actor, data: UserIn, info: ClientInfo, settings: Se
     return user
 
 
+async def _keep_an_admin(user_id: int, site_ids: list[int]) -> None:
+    """Refuse a change that would leave one of these sites with no active admin but `user_id`:
+    nobody could manage its people any more (only a platform operator could repair it)."""
+    for site_id in site_ids:
+        others = await Membership.filter(
+            site_id=site_id, role=Role.admin, is_active=True, user__is_active=True
+        ).exclude(user_id=user_id)
+        if not others:
+            raise LastAdmin(f"site {site_id} would have no admin", site_id=site_id)
+
+
 async def update_user(
     actor: Actor, user_id: int, patch: UserPatch, info: ClientInfo, settings: Settings
 ) -> User:
@@ -125,6 +143,9 @@ async def update_user(
         raise ValidationFailed.field("current_password", "wrong_password")
     new_hash = await hash_password(patch.password, settings) if patch.password else None
     changes = patch_changes(user, patch, exclude={"password", "current_password"})
+    if patch.is_active is False and user.is_active:
+        held = await Membership.filter(user_id=user.id, role=Role.admin, is_active=True)
+        await _keep_an_admin(user.id, [m.site_id for m in held])
     before = snapshot(user, tuple(changes))
     for name, value in changes.items():
         setattr(user, name, value)
@@ -228,8 +249,11 @@ async def update_membership(
     require_site(actor, membership.site_id, (Role.admin,))
     fields = ("role", "unit_id", "is_active")
     before = snapshot(membership, fields)
+    was_admin = membership.is_active and membership.role == Role.admin
     for name, value in patch_changes(membership, patch).items():
         setattr(membership, name, value)
+    if was_admin and not (membership.is_active and membership.role == Role.admin):
+        await _keep_an_admin(membership.user_id, [membership.site_id])
     merged = MembershipPatch(role=membership.role, unit_id=membership.unit_id)
     if membership.is_active:
         await _check_membership(membership.site_id, merged)

@@ -166,6 +166,40 @@ def test_a_resident_removed_and_added_again_gets_their_membership_back(app: Any)
     assert again.status_code == 409
 
 
+def test_a_site_keeps_at_least_one_active_admin(app: Any) -> None:
+    client, world, tokens, _ = app
+    root = bearer(tokens["root"])
+    site = world.a.site.id
+    admin_user = world.a.users["admin"]
+    memberships = client.get(f"/api/sites/{site}/memberships?limit=200", headers=root).json()
+    (only_admin,) = [m for m in memberships["items"] if m["role"] == "admin"]
+    assert only_admin["user_id"] == admin_user.id
+    for url, body in [
+        (f"/api/memberships/{only_admin['id']}", {"role": "supervisor"}),
+        (f"/api/memberships/{only_admin['id']}", {"is_active": False}),
+        (f"/api/users/{admin_user.id}", {"is_active": False}),
+    ]:
+        refused = client.patch(url, json=body, headers=root)
+        assert refused.status_code == 409, (url, body, refused.text)
+        assert refused.json()["error"]["code"] == "last_admin"
+        assert refused.json()["error"]["details"] == {"site_id": site}
+    after = client.get(f"/api/sites/{site}/memberships?limit=200", headers=root).json()
+    assert after == memberships
+    assert client.get(f"/api/users/{admin_user.id}", headers=root).json()["is_active"] is True
+
+    # With a second admin, the first may step down.
+    second = client.post(
+        f"/api/sites/{site}/memberships",
+        json={"user_id": world.a.users["supervisor"].id, "role": "admin"},
+        headers=root,
+    )
+    assert second.status_code == 201
+    stepped = client.patch(
+        f"/api/memberships/{only_admin['id']}", json={"role": "supervisor"}, headers=root
+    )
+    assert stepped.status_code == 200 and stepped.json()["role"] == "supervisor"
+
+
 def test_supervisor_lists_people_but_cannot_change_them(app: Any) -> None:
     client, world, tokens, _ = app
     sup = bearer(tokens["supervisor_a"])
