@@ -174,7 +174,8 @@ async def list_invites(
         query = query.filter(status=listing.status)
     if listing.day is not None:
         tz = ZoneInfo(site.timezone)
-        start = datetime.combine(listing.day, datetime.min.time(), tz)
+        # In UTC: SQLite compares stored times as text, all of them written in UTC.
+        start = datetime.combine(listing.day, datetime.min.time(), tz).astimezone(UTC)
         query = query.filter(valid_from__lt=start + timedelta(days=1), valid_until__gt=start)
     if listing.q:
         query = query.filter(

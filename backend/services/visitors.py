@@ -556,7 +556,8 @@ async def gate_summary(actor: Actor, site_id: int, sealer: Sealer) -> GateSummar
         .limit(SUMMARY_LIMIT)
     )
     tz = ZoneInfo(site.timezone)
-    today = datetime.combine(now.astimezone(tz).date(), datetime.min.time(), tz)
+    # In UTC: SQLite compares stored times as text, all of them written in UTC.
+    today = datetime.combine(now.astimezone(tz).date(), datetime.min.time(), tz).astimezone(UTC)
     expected = (
         await Invite.filter(
             site_id=site_id,

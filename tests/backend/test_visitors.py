@@ -718,3 +718,21 @@ def test_lists_search_by_name_phone_plate_and_day(gate: Gate) -> None:
     gate.ok("POST", blocklist, "supervisor_a", json={"name": "Mallory", "reason": "forged passes"})
     assert gate.ok("GET", f"{blocklist}?q=forged", "supervisor_a")["total"] == 1
     assert gate.ok("GET", f"{blocklist}?q=nobody", "supervisor_a")["total"] == 0
+
+
+def test_a_sites_today_is_its_own_local_day_whatever_the_hour_in_utc(gate: Gate) -> None:
+    # A site whose local date differs from UTC's at this very moment: +14 h late in the UTC
+    # day, -11 h early in it. A day's bounds compared in the site's own offset instead of UTC
+    # lose an invite for the rest of the local day (SQLite compares stored times as text).
+    now = datetime.now(UTC)
+    zone = "Pacific/Kiritimati" if now.hour >= 10 else "Pacific/Pago_Pago"
+    gate.db(lambda: Site.filter(id=gate.site).update(timezone=zone))
+    today = datetime.now(ZoneInfo(zone)).date()
+    assert today != datetime.now(UTC).date()
+    made = invite(gate, guest_name="Night Owl")
+    invites = f"/api/sites/{gate.site}/invites"
+    listed = gate.ok("GET", f"{invites}?day={today.isoformat()}", "guard_a")
+    assert [i["id"] for i in listed["items"]] == [made["id"]]
+    assert gate.ok("GET", f"{invites}?day={today + timedelta(days=2)}", "guard_a")["total"] == 0
+    expected = gate.ok("GET", f"/api/sites/{gate.site}/gate", "guard_a")["expected_today"]
+    assert [i["id"] for i in expected] == [made["id"]]
