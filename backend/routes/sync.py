@@ -18,6 +18,7 @@ router = Router("sync")
     summary="Apply a device's queued mutations, once each, in order",
     body=PushIn,
     validate_body=PUSH_MESSAGE.validate_python,
+    read_body=sync.read_push,
     response=PushOut,
 )
 async def push(call: Call) -> Response:

@@ -29,7 +29,10 @@ class PushIn(Input):
 
 # The same messages as plain dicts, which is what a push is parsed into: the same rules as the
 # models above (which document it), without building two objects per mutation on a hot path.
-@with_config(ConfigDict(extra="forbid", str_strip_whitespace=True))
+MESSAGE_CONFIG = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+@with_config(MESSAGE_CONFIG)
 class MutationMessage(TypedDict):
     id: ClientUuid
     name: MutationName
@@ -37,7 +40,7 @@ class MutationMessage(TypedDict):
     client_time: AwareDatetime
 
 
-@with_config(ConfigDict(extra="forbid", str_strip_whitespace=True))
+@with_config(MESSAGE_CONFIG)
 class PushMessage(TypedDict):
     device_id: uuid.UUID
     sent_at: NotRequired[AwareDatetime | None]

@@ -60,12 +60,13 @@ async def record_changes(
         return
     first = await allocate_seqs(site_id, len(items))
     now = db_datetimes(Change)(datetime.now(UTC))
+    # `str(op)` is the value (a StrEnum), without the enum's slower property lookup.
     await insert_rows(
         Change,
         _CHANGE_COLUMNS,
         [
-            (site_id, first + i, entity, str(entity_id), op.value, audience, dump_json(data), now)
-            for i, (entity_id, op, data) in enumerate(items)
+            (site_id, seq, entity, str(entity_id), str(op), audience, dump_json(data), now)
+            for seq, (entity_id, op, data) in enumerate(items, first)
         ],
     )
 

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any, Literal, NotRequired, Union
 
 import orjson
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import AwareDatetime, BaseModel, Field, TypeAdapter, ValidationError
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
+from typing_extensions import TypedDict
 
 from backend.errors import (
     AnbaoError,
@@ -27,6 +29,7 @@ from backend.events import Event, EventBus
 from backend.http import ClientInfo, field_errors
 from backend.i18n import translate
 from backend.models.sync import AppliedMutation, MutationStatus
+from backend.schemas.common import ClientUuid
 from backend.schemas.duty_log import DutyEntryMutationArgs
 from backend.schemas.incidents import (
     CommentMutationArgs,
@@ -35,7 +38,7 @@ from backend.schemas.incidents import (
 )
 from backend.schemas.parcels import ParcelMutationArgs
 from backend.schemas.patrol import EndRoundMutationArgs, ScanIn, StartRoundMutationArgs
-from backend.schemas.sync import MutationMessage, PushMessage
+from backend.schemas.sync import MESSAGE_CONFIG, MutationMessage, PushMessage
 from backend.sealing import Sealer
 from backend.services import duty_log, incidents, parcels, rounds, scans
 from backend.services.bulk import (
@@ -138,6 +141,44 @@ MUTATIONS: dict[str, MutationSpec] = {
     **{name: MutationSpec(*spec) for name, spec in GATE_MUTATIONS.items()},
     "parcel.receive": MutationSpec(ParcelMutationArgs, _parcel_receive, "parcel.received"),
 }
+
+
+def _typed_push() -> TypeAdapter[PushMessage]:
+    """A push message whose mutations' args are checked as their names' args models in the same
+    pass, straight from the JSON. Anything it refuses (an unknown name, bad args, a bad message)
+    goes the usual way, `PUSH_MESSAGE` and then each run's args on their own, which tells which
+    mutation is wrong and refuses only that one."""
+    # Made at run time from MUTATIONS, so through a name type checkers take as a plain call.
+    typed_dict: Any = TypedDict
+    members = []
+    for name, spec in MUTATIONS.items():
+        fields = {
+            "id": ClientUuid,
+            "name": Literal[name],
+            "args": spec.args,
+            "client_time": AwareDatetime,
+        }
+        member = typed_dict("TypedMutation", fields)
+        member.__pydantic_config__ = MESSAGE_CONFIG
+        members.append(member)
+    mutation: Any = Annotated[Union[tuple(members)], Field(discriminator="name")]  # noqa: UP007
+    fields = {
+        "device_id": uuid.UUID,
+        "sent_at": NotRequired[AwareDatetime | None],
+        "mutations": list[mutation],
+    }
+    message = typed_dict("TypedPushMessage", fields)
+    message.__pydantic_config__ = MESSAGE_CONFIG
+    return TypeAdapter(message)
+
+
+_TYPED_PUSH = _typed_push()
+
+
+def read_push(raw: bytes) -> PushMessage:
+    """A push body checked whole in one pass (the route tries this first); raises
+    ValidationError on anything it does not take, and the body then goes the usual way."""
+    return _TYPED_PUSH.validate_json(raw)
 
 
 @dataclass(slots=True)
@@ -275,9 +316,22 @@ def _validate_args(
     """Each message's args as `spec.args`, or the ValidationFailed that refuses it; each given
     with the mutation's time in UTC, which the args get unless they carry their own.
 
-    A run is checked in one call; only a run with a bad mutation in it is checked again one by
-    one, to tell which.
+    Args that `read_push` already checked only get the time. Otherwise a run is checked in one
+    call; only a run with a bad mutation in it is checked again one by one, to tell which.
     """
+    if messages and isinstance(messages[0][0]["args"], spec.args):
+        # Checked with the body: the whole body or none of it was (see `read_push`).
+        checked = [m["args"] for m, _ in messages]
+        if "client_time" in spec.args.model_fields:
+            for a, (_, client_time) in zip(checked, messages, strict=True):
+                given = a.__pydantic_fields_set__
+                if "client_time" not in given:
+                    # As if the args had carried it (set, so a patch's dump keeps it), straight
+                    # into the model's values: pydantic's own `__setattr__` would cost more
+                    # than checking the args did, and checks nothing here.
+                    a.__dict__["client_time"] = client_time
+                    given.add("client_time")
+        return checked
     args = []
     for m, client_time in messages:
         a = m["args"]

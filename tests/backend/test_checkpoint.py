@@ -12,6 +12,7 @@ import pytest
 
 from backend.app import GC_THRESHOLDS, prepare_to_serve
 from backend.checkpoint import AUTOCHECKPOINT_PAGES, WalCheckpointer
+from backend.db import apply_migrations, open_database
 from tests.support import make_settings, run_in_db, running_app
 
 
@@ -127,6 +128,32 @@ def test_the_app_checkpoints_its_sqlite_database_itself(database_url: str, tmp_p
 
     # The ORM's own connection would checkpoint only past the safety net.
     assert run_in_db(settings, autocheckpoint) == AUTOCHECKPOINT_PAGES
+    # A new database is made with 8 KiB pages: a big push's commit writes fewer of them.
+    with sqlite3.connect(settings.sqlite_path) as conn:
+        assert conn.execute("PRAGMA page_size").fetchone() == (8192,)
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_an_existing_database_keeps_its_page_size(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, f"sqlite://{tmp_path / 'old.sqlite3'}")
+    with sqlite3.connect(settings.sqlite_path) as conn:
+        conn.execute("CREATE TABLE notes (text TEXT)")
+        conn.execute("INSERT INTO notes VALUES ('kept')")
+    conn.close()
+
+    async def migrate() -> None:
+        ctx = await open_database(settings)
+        try:
+            await apply_migrations(ctx)
+        finally:
+            await ctx.close_connections()
+
+    asyncio.run(migrate())
+    with running_app(settings) as client:
+        assert client.get("/api/health").status_code == 200
+    with sqlite3.connect(settings.sqlite_path) as conn:
+        assert conn.execute("PRAGMA page_size").fetchone() == (4096,)
+        assert conn.execute("SELECT text FROM notes").fetchall() == [("kept",)]
 
 
 def test_a_serving_process_freezes_its_start_up_heap_and_collects_less_often() -> None:

@@ -10,13 +10,16 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
+from pydantic import ValidationError
 from starlette.testclient import TestClient
 from tortoise.transactions import in_transaction
 
 from backend.models.duty_log import DutyLogEntry
 from backend.models.sync import AppliedMutation, Change, ChangeOp
 from backend.schemas.sync import PUSH_MESSAGE, PushIn
+from backend.services import sync
 from backend.services.bulk import existing_ids, fetch_by_ids
 from backend.services.changes import record_changes
 from tests.factories import PASSWORD, World, make_world
@@ -389,3 +392,38 @@ def test_texts_are_made_once_per_object_inside_a_push_and_anew_outside() -> None
     first["text"] = "changed"
     assert json_text(first) == '{"text":"changed"}'
     assert _iso_and_sqlite_text(when) == times and _iso_and_sqlite_text(when) is not times
+
+
+def test_the_one_pass_reader_gives_the_args_the_usual_way_gives() -> None:
+    """`read_push` checks a whole body with its args at once; a body it takes must come out as
+    the usual way (the message, then each run's args) makes it, the mutation's time included,
+    and anything it refuses is left to the usual way to explain."""
+    written = datetime(2026, 11, 24, 2, 0, tzinfo=timezone(timedelta(hours=8)))
+    plain = entry(7, "  the mutation's time  ", client_time=written.isoformat())
+    carried = entry(7, "its own time", client_time=written.isoformat(), category="patrol")
+    carried["args"]["client_time"] = "2026-11-24T01:00:00+00:00"
+    nulled = entry(7, "no time at all", client_time=written.isoformat())
+    nulled["args"]["client_time"] = None
+    body = {"device_id": str(uuid.uuid4()), "mutations": [plain, carried, nulled]}
+    raw = orjson.dumps(body)
+    spec = sync.MUTATIONS["duty_log.add"]
+
+    def args_of(message: Any) -> list[Any]:
+        times = [m["client_time"].astimezone(UTC) for m in message["mutations"]]
+        return sync._validate_args(spec, list(zip(message["mutations"], times, strict=True)), "en")
+
+    fast = args_of(sync.read_push(raw))
+    usual = args_of(PUSH_MESSAGE.validate_python(orjson.loads(raw)))
+    assert fast == usual
+    assert [a.model_fields_set for a in fast] == [a.model_fields_set for a in usual]
+    assert fast[0].text == "the mutation's time"
+    assert [a.client_time for a in fast] == [
+        written,
+        datetime(2026, 11, 24, 1, tzinfo=UTC),
+        None,
+    ]
+    unknown = {**body, "mutations": [plain, {**carried, "name": "duty_log.nope"}]}
+    bad_args = {**body, "mutations": [plain, {**carried, "args": {"text": "no site"}}]}
+    for refused in (unknown, bad_args, {**body, "extra": 1}):
+        with pytest.raises(ValidationError):
+            sync.read_push(orjson.dumps(refused))
