@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+# Imported before the adapter below is registered: it registers Tortoise's own, which that replaces.
+import tortoise.backends.sqlite.executor  # noqa: F401
 from tortoise.context import TortoiseContext, _current_context
 from tortoise.migrations.autodetector import MigrationAutodetector
 from tortoise.migrations.executor import MigrationExecutor
@@ -19,6 +23,22 @@ from backend.settings import Settings
 
 APP = "models"
 MIGRATIONS_MODULE = "backend.migrations"
+
+
+def _sqlite_datetime(value: datetime) -> str:
+    """An aware datetime as SQLite gets it: always in UTC.
+
+    SQLite compares stored times as text, so `2026-11-24 08:30:00+08:00` would sort after
+    `2026-11-24 01:00:00+00:00`, which is the later moment. Tortoise's own adapter writes a value
+    in whatever offset it has; a filter such as `?since=…+08:00` then misses rows, and a row
+    written with an offset sorts wrongly. Everything written or compared goes in UTC instead.
+    (`bulk.db_datetimes` hands over text made from UTC values itself.)"""
+    if value.utcoffset():
+        value = value.astimezone(UTC)
+    return value.isoformat(" ")
+
+
+sqlite3.register_adapter(datetime, _sqlite_datetime)
 
 
 def tortoise_config(settings: Settings) -> dict[str, Any]:

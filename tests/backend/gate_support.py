@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,17 @@ ID_LI = resident_id("44030419900307123")
 
 def soon(hours: float) -> str:
     return (datetime.now(UTC) + timedelta(hours=hours)).isoformat()
+
+
+def soon_in_beijing(hours: float) -> str:
+    """`soon(hours)` written in +08:00, ready for a query string."""
+    beijing = timezone(timedelta(hours=8))
+    return (
+        (datetime.now(UTC) + timedelta(hours=hours))
+        .astimezone(beijing)
+        .isoformat()
+        .replace("+", "%2B")
+    )
 
 
 def mutation(name: str, args: dict[str, Any], client_time: str | None = None) -> dict[str, Any]:

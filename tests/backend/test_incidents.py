@@ -10,7 +10,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -329,6 +329,12 @@ def test_list_filters_and_paging(env: Env) -> None:
     since = (now - timedelta(days=2, hours=1)).isoformat()
     until = (now - timedelta(hours=12)).isoformat()
     assert ids(since=since, until=until) == [made["fire_hazard"], made["noise_complaint"]]
+    beijing = timezone(timedelta(hours=8))  # the same moments written in +08:00
+    in_beijing = {
+        k: datetime.fromisoformat(v).astimezone(beijing).isoformat()
+        for k, v in {"since": since, "until": until}.items()
+    }
+    assert ids(**in_beijing) == [made["fire_hazard"], made["noise_complaint"]]
     assert ids(q="电动车", limit=2, offset=1) == [made["fire_hazard"], made["noise_complaint"]]
     page = env.client.get("/api/incidents", params={"limit": 2}, headers=sup).json()
     assert page["total"] == 5 and len(page["items"]) == 2

@@ -15,7 +15,7 @@ import pytest
 from backend.models.notices import Notice, NoticePreference
 from backend.models.users import Membership, Role
 from backend.models.vehicles import VehicleCheckItem, VehicleEntry
-from tests.backend.gate_support import Gate, gate_env, mutation, soon
+from tests.backend.gate_support import Gate, gate_env, mutation, soon, soon_in_beijing
 
 PHOTO = "ab" * 32
 
@@ -111,6 +111,9 @@ def test_entries_and_exits_with_time_in_out_and_duration(gate: Gate) -> None:
     inside = gate.ok("GET", f"{path}?inside=true", "guard2_a")
     assert {e["id"] for e in inside["items"]} == {resident["id"], guest["id"], foreign["id"]}
     assert len(gate.ok("GET", f"/api/sites/{gate.site}/gate", "guard_a")["vehicles_in"]) == 3
+    # Since an hour ago, given in Beijing time: the resident came in three hours ago.
+    recent = gate.ok("GET", f"{path}?since={soon_in_beijing(-1)}", "guard2_a")
+    assert {e["id"] for e in recent["items"]} == {guest["id"], foreign["id"]}
 
     left = gate.ok("POST", f"/api/vehicle-entries/{resident['id']}/exit", "guard2_a", json={})
     assert 3 * 3600 - 5 <= left["duration_seconds"] <= 3 * 3600 + 60

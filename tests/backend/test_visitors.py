@@ -23,7 +23,15 @@ from backend.models.sync import AppliedMutation, Change, ChangeOp
 from backend.models.vehicles import VehicleEntry
 from backend.models.visitors import GatePolicy, Invite, Visit, Visitor
 from backend.services.gate import ID_INDEX_PURPOSE, is_after_hours
-from tests.backend.gate_support import ID_LI, ID_ZHANG, Gate, gate_env, mutation, soon
+from tests.backend.gate_support import (
+    ID_LI,
+    ID_ZHANG,
+    Gate,
+    gate_env,
+    mutation,
+    soon,
+    soon_in_beijing,
+)
 
 
 @pytest.fixture
@@ -708,6 +716,9 @@ def test_lists_search_by_name_phone_plate_and_day(gate: Gate) -> None:
     assert gate.ok("GET", f"{visits}?q=1391111", "guard_a")["total"] == 1
     assert gate.ok("GET", f"{visits}?q=京A123", "guard_a")["total"] == 1
     assert gate.ok("GET", f"{visits}?since={soon(1)}".replace("+", "%2B"), "guard_a")["total"] == 0
+    # The same bound in any offset means the same moment (SQLite compares times as text).
+    assert gate.ok("GET", f"{visits}?since={soon_in_beijing(-1)}", "guard_a")["total"] == 2
+    assert gate.ok("GET", f"{visits}?until={soon_in_beijing(-1)}", "guard_a")["total"] == 0
     invite(gate, guest_name="Uncle Wang")
     invites = f"/api/sites/{gate.site}/invites"
     assert gate.ok("GET", f"{invites}?q=wang", "guard_a")["total"] == 1
