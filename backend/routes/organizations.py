@@ -19,6 +19,7 @@ from backend.schemas.organizations import (
     UnitIn,
     UnitOut,
     UnitPatch,
+    UnitQuery,
     ZoneIn,
     ZoneOut,
     ZonePatch,
@@ -155,8 +156,8 @@ async def update_zone(call: Call) -> ZoneOut:
 
 @router.get(
     "/api/sites/{site_id:int}/units",
-    summary="Units of a site (staff: all; a resident: their own)",
-    query=ListQuery,
+    summary="Units of a site (staff: all; a resident: their own), optionally of one zone",
+    query=UnitQuery,
     response=Page[UnitOut],
 )
 async def list_units(call: Call) -> Page[UnitOut]:

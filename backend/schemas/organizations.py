@@ -4,8 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from pydantic import Field
+
 from backend.models.organizations import SiteKind, ZoneKind
-from backend.schemas.common import ClockTime, Input, Label, Name, Output, TimeZoneName
+from backend.schemas.common import (
+    ClockTime,
+    Input,
+    Label,
+    ListQuery,
+    Name,
+    Output,
+    TimeZoneName,
+)
 
 
 class OrganizationIn(Input):
@@ -79,6 +89,10 @@ class ZoneOut(Output):
 class UnitIn(Input):
     label: Label
     zone_id: int | None = None
+
+
+class UnitQuery(ListQuery):
+    zone_id: int | None = Field(default=None, ge=1)  # only the units of this zone of the site
 
 
 class UnitPatch(Input):

@@ -19,13 +19,12 @@ from backend.events import Event
 from backend.http import ClientInfo
 from backend.models.bridge import BeaconEvent, BeaconKind, EventType
 from backend.models.equipment import FireEquipment
-from backend.models.organizations import Zone
 from backend.models.users import Role
 from backend.schemas.bridge import BeaconEventIn, SightingIn
 from backend.schemas.equipment import EquipmentIn, EquipmentPatch, EquipmentQuery
 from backend.services import audit
 from backend.services.listing import apply_patch
-from backend.services.organizations import active_site
+from backend.services.organizations import active_site, check_zone
 from backend.services.permissions import MANAGERS, STAFF, Actor, require_site
 from backend.settings import Settings
 
@@ -65,11 +64,6 @@ async def get_equipment(actor: Actor, equipment_id: int) -> FireEquipment:
     return item
 
 
-async def _check_zone(site_id: int, zone_id: int | None) -> None:
-    if zone_id is not None and not await Zone.exists(id=zone_id, site_id=site_id):
-        raise ValidationFailed.field("zone_id", "not_found")
-
-
 async def _check_beacon(
     kind: BeaconKind | None, ident: str | None, exclude: int | None = None
 ) -> None:
@@ -87,7 +81,7 @@ async def create_equipment(
 ) -> FireEquipment:
     require_site(actor, site_id, (Role.admin,))
     site = await active_site(site_id)
-    await _check_zone(site.id, data.zone_id)
+    await check_zone(site.id, data.zone_id)
     async with in_transaction():
         if await FireEquipment.exists(site_id=site.id, name=data.name):
             raise ValidationFailed.field("name", "name_taken")
@@ -112,7 +106,8 @@ async def update_equipment(
     if item is None:
         raise NotFound("equipment")
     require_site(actor, item.site_id, (Role.admin,))
-    await _check_zone(item.site_id, patch.zone_id)
+    if patch.zone_id != item.zone_id:
+        await check_zone(item.site_id, patch.zone_id)
     async with in_transaction():
         if (
             patch.name

@@ -17,6 +17,7 @@ from backend.schemas.organizations import (
     SitePatch,
     UnitIn,
     UnitPatch,
+    UnitQuery,
     ZoneIn,
     ZonePatch,
 )
@@ -224,9 +225,14 @@ async def update_zone(actor: Actor, zone_id: int, patch: ZonePatch, info: Client
 # --- units -----------------------------------------------------------------------------------
 
 
-async def list_units(actor: Actor, site_id: int, listing: ListQuery) -> tuple[list[Unit], int]:
+async def list_units(actor: Actor, site_id: int, listing: UnitQuery) -> tuple[list[Unit], int]:
     require_site(actor, site_id, tuple(Role))
     query = Unit.filter(site_id=site_id)
+    if listing.zone_id is not None:
+        # A deactivated zone may be asked about too: its units are still there.
+        if not await Zone.exists(id=listing.zone_id, site_id=site_id):
+            raise ValidationFailed.field("zone_id", "not_found")
+        query = query.filter(zone_id=listing.zone_id)
     if not actor.is_superuser and not actor.roles_at(site_id).intersection(STAFF):
         query = query.filter(id__in=actor.unit_ids(site_id))  # a resident sees only their own
     return await paginate(query, listing, ("label",), order="label")
@@ -235,7 +241,7 @@ async def list_units(actor: Actor, site_id: int, listing: ListQuery) -> tuple[li
 async def create_unit(actor: Actor, site_id: int, data: UnitIn, info: ClientInfo) -> Unit:
     require_site(actor, site_id, (Role.admin,))
     site = await active_site(site_id)
-    await _check_zone(site.id, data.zone_id)
+    await check_zone(site.id, data.zone_id)
     async with in_transaction():
         if await Unit.exists(site_id=site.id, label=data.label):
             raise DuplicateName(name=data.label)
@@ -258,8 +264,8 @@ async def update_unit(actor: Actor, unit_id: int, patch: UnitPatch, info: Client
     if unit is None:
         raise NotFound("unit")
     require_site(actor, unit.site_id, (Role.admin,))
-    if "zone_id" in patch.model_fields_set:
-        await _check_zone(unit.site_id, patch.zone_id)
+    if "zone_id" in patch.model_fields_set and patch.zone_id != unit.zone_id:
+        await check_zone(unit.site_id, patch.zone_id)
     async with in_transaction():
         before, after = apply_patch(unit, patch)
         await _save_unique(unit)
@@ -288,8 +294,10 @@ async def active_site(site_id: int) -> Site:
     return site
 
 
-async def _check_zone(site_id: int, zone_id: int | None) -> None:
-    if zone_id is not None and not await Zone.exists(id=zone_id, site_id=site_id):
+async def check_zone(site_id: int, zone_id: int | None) -> None:
+    """A unit, checkpoint or piece of equipment goes into an active zone of its own site (one
+    already in a zone that was since deactivated may stay there: callers check only a change)."""
+    if zone_id is not None and not await Zone.exists(id=zone_id, site_id=site_id, is_active=True):
         raise ValidationFailed.field("zone_id", "not_found")
 
 

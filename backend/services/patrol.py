@@ -19,7 +19,7 @@ from backend.schemas.patrol import CheckpointIn, CheckpointPatch, TagIn, TagPatc
 from backend.sealing import Sealer
 from backend.services import audit
 from backend.services.listing import apply_patch, paginate, snapshot
-from backend.services.organizations import active_site
+from backend.services.organizations import active_site, check_zone
 from backend.services.permissions import MANAGERS, STAFF, Actor, require_site
 
 _CHECKPOINT_FIELDS = ("name", "zone_id", "latitude", "longitude", "radius_m")
@@ -39,11 +39,6 @@ def tag_purpose(kind: TagKind, identifier: str) -> str:
     return f"tag:{kind.value}:{identifier}"
 
 
-async def _check_zone(site_id: int, zone_id: int | None) -> None:
-    if zone_id is not None and not await Zone.exists(id=zone_id, site_id=site_id):
-        raise ValidationFailed.field("zone_id", "not_found")
-
-
 # --- checkpoints -----------------------------------------------------------------------------
 
 
@@ -59,7 +54,7 @@ async def create_checkpoint(
 ) -> Checkpoint:
     require_site(actor, site_id, (Role.admin,))
     site = await active_site(site_id)
-    await _check_zone(site.id, data.zone_id)
+    await check_zone(site.id, data.zone_id)
     async with in_transaction():
         if await Checkpoint.exists(site_id=site.id, name=data.name):
             raise DuplicateName(name=data.name)
@@ -87,8 +82,8 @@ async def update_checkpoint(
     if checkpoint is None:
         raise NotFound("checkpoint")
     require_site(actor, checkpoint.site_id, (Role.admin,))
-    if "zone_id" in patch.model_fields_set:
-        await _check_zone(checkpoint.site_id, patch.zone_id)
+    if "zone_id" in patch.model_fields_set and patch.zone_id != checkpoint.zone_id:
+        await check_zone(checkpoint.site_id, patch.zone_id)
     checklist = patch.checklist
     plain = patch.model_copy(update={"checklist": None})
     plain.model_fields_set.discard("checklist")

@@ -72,6 +72,53 @@ def test_unit_cannot_point_at_a_zone_of_another_site(app: Any) -> None:
     assert response.json()["error"]["details"]["fields"][0]["field"] == "zone_id"
 
 
+def test_units_go_only_into_active_zones_and_list_by_zone(app: Any) -> None:
+    client, world, tokens = app
+    admin, resident = bearer(tokens["admin_a"]), bearer(tokens["resident_a"])
+    site = world.a.site.id
+    units = f"/api/sites/{site}/units"
+    east = client.post(f"/api/sites/{site}/zones", json={"name": "East"}, headers=admin).json()
+    in_east = client.post(units, json={"label": "E-1", "zone_id": east["id"]}, headers=admin)
+    assert in_east.status_code == 201
+    loose = client.post(units, json={"label": "L-1"}, headers=admin).json()
+
+    def labels(params: dict[str, Any], headers: dict[str, str] = admin) -> list[str]:
+        answer = client.get(units, params=params, headers=headers)
+        assert answer.status_code == 200, answer.text
+        return [u["label"] for u in answer.json()["items"]]
+
+    assert labels({"zone_id": east["id"]}) == ["E-1"]
+    assert labels({"zone_id": world.a.zone.id}) == [world.a.unit.label]
+    assert labels({}) == sorted(["E-1", "L-1", world.a.unit.label])
+    # A resident still sees only their own unit, whatever zone is asked for.
+    assert labels({"zone_id": east["id"]}, resident) == []
+    assert labels({"zone_id": world.a.zone.id}, resident) == [world.a.unit.label]
+    for bad in (world.b.zone.id, 0, "east"):
+        refused = client.get(units, params={"zone_id": bad}, headers=admin)
+        assert refused.status_code == 422, bad
+        assert refused.json()["error"]["details"]["fields"][0]["field"] == "zone_id"
+
+    # East is retired: no unit goes into it any more, and nothing is written trying.
+    retired = client.patch(f"/api/zones/{east['id']}", json={"is_active": False}, headers=admin)
+    assert retired.status_code == 200
+    for attempt in (
+        client.post(units, json={"label": "E-2", "zone_id": east["id"]}, headers=admin),
+        client.patch(f"/api/units/{loose['id']}", json={"zone_id": east["id"]}, headers=admin),
+    ):
+        assert attempt.status_code == 422, attempt.text
+        assert attempt.json()["error"]["details"]["fields"][0]["field"] == "zone_id"
+    assert labels({"zone_id": east["id"]}) == ["E-1"]  # still listed: its units are still there
+    listed = client.get(units, headers=admin).json()["items"]
+    assert [u["zone_id"] for u in listed if u["id"] == loose["id"]] == [None]
+    # A unit already there keeps its zone while it is edited.
+    kept = client.patch(
+        f"/api/units/{in_east.json()['id']}",
+        json={"label": "E-1A", "zone_id": east["id"]},
+        headers=admin,
+    )
+    assert kept.status_code == 200 and kept.json()["zone_id"] == east["id"]
+
+
 def test_paging_and_search(app: Any) -> None:
     client, world, tokens = app
     admin = bearer(tokens["admin_a"])

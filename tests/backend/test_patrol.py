@@ -85,6 +85,39 @@ def test_bad_checkpoints_are_refused(app: Any, body: dict[str, Any], field: str)
     assert listed["total"] == 0
 
 
+def test_checkpoints_and_equipment_go_only_into_active_zones(app: Any) -> None:
+    client, world, admin, _ = app
+    site = world.a.site.id
+    b2 = client.post(f"/api/sites/{site}/zones", json={"name": "B2"}, headers=admin).json()["id"]
+
+    def send(method: str, path: str, body: dict[str, Any]) -> Any:
+        return client.request(method, path, headers=admin, json=body)
+
+    cp = send("POST", f"/api/sites/{site}/checkpoints", {"name": "Pump", "zone_id": b2}).json()
+    hose = {"name": "Hose", "type": "extinguisher", "zone_id": b2}
+    item = send("POST", f"/api/sites/{site}/fire-equipment", hose).json()
+    assert cp["zone_id"] == item["zone_id"] == b2
+    assert send("PATCH", f"/api/zones/{b2}", {"is_active": False}).status_code == 200
+
+    # Nothing new goes into the retired zone, and nothing is moved into it.
+    box = {"name": "Box", "type": "extinguisher", "zone_id": b2}
+    refused = [
+        send("POST", f"/api/sites/{site}/checkpoints", {"name": "Stairs", "zone_id": b2}),
+        send("POST", f"/api/sites/{site}/fire-equipment", box),
+    ]
+    moved = send("PATCH", f"/api/checkpoints/{cp['id']}", {"zone_id": world.a.zone.id})
+    assert moved.status_code == 200, moved.text
+    refused.append(send("PATCH", f"/api/checkpoints/{cp['id']}", {"zone_id": b2}))
+    for answer in refused:
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["error"]["details"]["fields"][0]["field"] == "zone_id"
+    listed = client.get(f"/api/sites/{site}/checkpoints", headers=admin).json()["items"]
+    assert [(c["name"], c["zone_id"]) for c in listed] == [("Pump", world.a.zone.id)]
+    # What is already there keeps its zone while it is edited.
+    kept = send("PATCH", f"/api/fire-equipment/{item['id']}", {"name": "Hose reel", "zone_id": b2})
+    assert kept.status_code == 200 and kept.json()["zone_id"] == b2, kept.text
+
+
 def test_tags_of_every_kind_and_their_keys_never_leave(app: Any) -> None:
     client, world, admin, settings = app
     site = world.a.site.id
