@@ -62,6 +62,9 @@ class UserOut(Output):
 
 class UserQuery(ListQuery):
     site_id: int | None = None
+    # Also people whose role there (at `site_id`, or at any site the caller manages) was
+    # removed: how an admin finds someone again to give them a role back.
+    former: bool = False
 
 
 class MembershipIn(Input):

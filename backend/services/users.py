@@ -58,15 +58,16 @@ async def _visible_user(actor: Actor, user_id: int, roles: tuple[Role, ...] = MA
 
 async def list_users(actor: Actor, listing: UserQuery) -> tuple[list[User], int]:
     query = User.all()
+    roles = Membership.all() if listing.former else Membership.filter(is_active=True)
     if listing.site_id is not None:
         require_site(actor, listing.site_id, MANAGERS)
-        ids = Membership.filter(site_id=listing.site_id, is_active=True).values("user_id")
+        ids = roles.filter(site_id=listing.site_id).values("user_id")
         query = query.filter(id__in=Subquery(ids))
     elif not actor.is_superuser:
         managed = actor.site_ids(MANAGERS)
         if not managed:
             raise Forbidden("manages no site")
-        ids = Membership.filter(site_id__in=managed, is_active=True).values("user_id")
+        ids = roles.filter(site_id__in=managed).values("user_id")
         query = query.filter(id__in=Subquery(ids))
     return await paginate(query, listing, ("username", "display_name", "phone"), order="username")
 

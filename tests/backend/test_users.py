@@ -166,6 +166,41 @@ def test_a_resident_removed_and_added_again_gets_their_membership_back(app: Any)
     assert again.status_code == 409
 
 
+def test_someone_removed_from_every_site_is_found_again_by_their_admin(app: Any) -> None:
+    client, world, tokens, _ = app
+    admin = bearer(tokens["admin_a"])
+    site = world.a.site.id
+    guard = world.a.users["guard2"]
+
+    def usernames(**params: Any) -> list[str]:
+        answer = client.get("/api/users", params={"q": "guard2", **params}, headers=admin)
+        assert answer.status_code == 200, answer.text
+        return [u["username"] for u in answer.json()["items"]]
+
+    (membership,) = client.get(
+        f"/api/sites/{site}/memberships", params={"q": "guard2_a"}, headers=admin
+    ).json()["items"]
+    removed = client.patch(
+        f"/api/memberships/{membership['id']}", json={"is_active": False}, headers=admin
+    )
+    assert removed.status_code == 200
+    # Gone from the site's people, and from everyone the admin manages...
+    assert usernames(site_id=site) == [] and usernames() == []
+    # ...but found again when asked for former members too: only their own site's.
+    assert usernames(site_id=site, former="true") == ["guard2_a"]
+    assert usernames(former="true") == ["guard2_a"]  # not guard2_b of a site not theirs
+    refused = client.get(
+        "/api/users", params={"site_id": world.b.site.id, "former": "true"}, headers=admin
+    )
+    assert refused.status_code == 404
+    assert client.get("/api/users", params={"former": "maybe"}, headers=admin).status_code == 422
+    # Given a role again, they are one of the site's people once more.
+    body = {"user_id": guard.id, "role": "guard"}
+    back = client.post(f"/api/sites/{site}/memberships", json=body, headers=admin)
+    assert back.status_code == 201, back.text
+    assert usernames(site_id=site) == ["guard2_a"]
+
+
 def test_a_site_keeps_at_least_one_active_admin(app: Any) -> None:
     client, world, tokens, _ = app
     root = bearer(tokens["root"])

@@ -199,6 +199,8 @@ def test_bad_values_show_next_to_their_field_and_change_nothing(new_context, api
     expect(form.locator("[name=username]")).to_have_attribute("aria-invalid", "true")
     expect(form.locator("[name=password]")).to_have_value("")
     expect(form.locator("[data-field-error=password]")).to_be_hidden()
+    hint = form.locator("[data-testid=people-taken-hint]")
+    expect(hint).to_have_text(EN["admin_people.taken_hint"])  # they may have worked here before
     assert api.call("GET", f"/api/users?site_id={SITE_ID}&q={display}")["total"] == 0
     assert layout_problems(page) == []
 
@@ -211,6 +213,7 @@ def test_bad_values_show_next_to_their_field_and_change_nothing(new_context, api
     expect(password_error).to_be_visible()
     expect(password_error).to_contain_text("10")
     expect(username_error).to_be_hidden()
+    expect(hint).to_have_count(0)
     expect(form.locator("[name=password]")).to_have_value("")
     assert api.person(username) is None
 
@@ -307,20 +310,37 @@ def test_deactivating_asks_first_and_ends_their_sign_in(new_context, api):
     settled(page, console)
 
 
-def test_removing_from_the_site_asks_first(new_context, api):
+def test_removing_from_the_site_asks_first_and_a_search_finds_them_again(new_context, api):
     username = unique("x")
     user = api.add_guard(username)
-    _, page, console = people_screen(new_context, locale="en", viewport=(1280, 800))
+    _, page, console = people_screen(new_context, locale="en", viewport=(360, 640))
     find(page, username)
     card(page, username).locator("[data-action=remove-membership]").click()
     dialog = page.locator("dialog")
     expect(dialog).to_contain_text(EN["admin_people.remove_keeps_account"])
     dialog.locator("[data-action=confirm]").click()
 
-    expect(card(page, username)).to_have_count(0)
+    # Still found by the search, with no role here and a way to give one back.
+    person = card(page, username)
+    expect(person.locator("[data-former=true]")).to_contain_text(EN["admin_people.no_role"])
     assert api.roles(user["id"]) == []
     assert [m["is_active"] for m in api.roles(user["id"], include_inactive=True)] == [False]
     assert api.person(username) is None  # no longer one of the site's people
+
+    # Without a search the list is the site's people only.
+    page.locator("#people-search").fill("")
+    expect(page.locator("[data-testid=people] > li").first).to_be_visible()
+    expect(card(page, username)).to_have_count(0)
+
+    find(page, username)
+    card(page, username).locator("[data-action=give-role]").click()
+    form = card(page, username).locator(".people-role-form")
+    form.locator("select[name=role]").select_option("supervisor")
+    form.locator("[data-action=save-role]").click()
+    expect(card(page, username).locator(".people-role-badge")).to_have_text(EN["role.supervisor"])
+    assert [(m["role"], m["is_active"]) for m in api.roles(user["id"])] == [("supervisor", True)]
+    assert api.person(username)["id"] == user["id"]
+    assert layout_problems(page) == []
     settled(page, console)
 
 

@@ -311,6 +311,11 @@ export function peopleAdminView(ctx) {
         body.password = '';
         if (err instanceof NetworkError) showOffline(true);
         errors.show(err);
+        if (err instanceof ApiError && err.code === 'username_taken') {
+          // Most often someone who worked here before: their account is still there.
+          errors.box.append(h('p', { dataset: { testid: 'people-taken-hint' }, text: t('admin_people.taken_hint') }));
+          errors.box.hidden = false;
+        }
       } finally {
         submit.disabled = false;
       }
@@ -366,11 +371,12 @@ export function peopleAdminView(ctx) {
       ? t('admin_people.role_unit', { role: t('role.resident'), unit: units.get(m.unit_id) || `#${m.unit_id}` })
       : t(`role.${m.role}`);
 
-  /** The inline form that changes one membership's role (and unit). */
-  function roleForm(m, row) {
-    const role = roleSelect(m.role);
+  /** The inline form that changes one membership's role (and unit), or, without a membership,
+   * gives `u` a role at this site (someone removed earlier and found again by a search). */
+  function roleForm(m, row, u) {
+    const role = roleSelect(m ? m.role : 'guard');
     const picker = unitPicker(site.id, units);
-    if (m.unit_id != null) picker.set({ id: m.unit_id, label: units.get(m.unit_id) || `#${m.unit_id}` });
+    if (m?.unit_id != null) picker.set({ id: m.unit_id, label: units.get(m.unit_id) || `#${m.unit_id}` });
     const fields = [field('role', t('admin_people.role'), role), field('unit_id', t('admin_people.unit'), picker.el)];
     const unitField = fields[1].el;
     const errors = errorSlots(fields);
@@ -401,8 +407,14 @@ export function peopleAdminView(ctx) {
       const unit = role.value === 'resident' ? picker.value() : null;
       save.disabled = true;
       try {
-        await request('PATCH', `/api/memberships/${m.id}`, { body: { role: role.value, unit_id: unit ? unit.id : null } });
-        say('ok', [t('admin_people.role_changed')]);
+        const body = { role: role.value, unit_id: unit ? unit.id : null };
+        if (m) {
+          await request('PATCH', `/api/memberships/${m.id}`, { body });
+          say('ok', [t('admin_people.role_changed')]);
+        } else {
+          await request('POST', `/api/sites/${site.id}/memberships`, { body: { ...body, user_id: u.id } });
+          say('ok', [t('admin_people.role_given', { name: personName(u), role: t(`role.${body.role}`) })]);
+        }
         await load();
       } catch (err) {
         if (err instanceof NetworkError) showOffline(true);
@@ -465,6 +477,17 @@ export function peopleAdminView(ctx) {
     return row;
   }
 
+  /** Someone a search found whose role here was removed: a role can be given back. */
+  function formerRow(u, manageable) {
+    const row = h('div', { class: 'people-role', dataset: { former: 'true' } }, h('p', { class: 'muted small', text: t('admin_people.no_role') }));
+    if (manageable && u.is_active) {
+      row.append(
+        h('button', { class: 'btn', type: 'button', dataset: { action: 'give-role' }, text: t('admin_people.give_role'), onclick: () => row.replaceWith(roleForm(null, row, u)) }),
+      );
+    }
+    return row;
+  }
+
   function card(u) {
     const self = u.id === me.id;
     const roles = state.roles.get(u.id) || [];
@@ -484,7 +507,7 @@ export function peopleAdminView(ctx) {
           u.is_active ? null : h('span', { class: 'badge badge-danger', text: t('admin_people.inactive') }),
         ),
       ),
-      h('div', { class: 'people-roles' }, roles.length ? roles.map((m) => membershipRow(u, m, self)) : h('p', { class: 'muted small', text: t('admin_people.no_role') })),
+      h('div', { class: 'people-roles' }, roles.length ? roles.map((m) => membershipRow(u, m, self)) : formerRow(u, manageable)),
       manageable
         ? h(
             'div',
@@ -532,7 +555,10 @@ export function peopleAdminView(ctx) {
     const q = state.q;
     list.setAttribute('aria-busy', 'true');
     try {
-      const path = `/api/users?site_id=${site.id}&include_inactive=true&limit=${PAGE}&offset=${offset}&q=${encodeURIComponent(q)}`;
+      // A search also finds people removed from the site, so that they can be given a role again
+      // (their account stays, and its username cannot be taken by a new one).
+      const former = q ? '&former=true' : '';
+      const path = `/api/users?site_id=${site.id}&include_inactive=true${former}&limit=${PAGE}&offset=${offset}&q=${encodeURIComponent(q)}`;
       const [page, found] = await Promise.all([get(path), rolesFor(q), units.size ? null : loadUnits()]);
       const users = page?.items || [];
       // The people search also matches phone numbers, the roles' search names only: then take all.
