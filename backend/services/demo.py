@@ -11,6 +11,7 @@ from backend.models.users import Membership, Role, User
 from backend.services.auth import hash_password
 from backend.services.gate_demo import add_demo_gate
 from backend.services.parcels import add_demo_parcels
+from backend.services.patrol_demo import add_demo_patrol
 from backend.settings import Settings
 
 
@@ -81,6 +82,7 @@ async def seed_demo(settings: Settings) -> list[DemoLogin]:
         org = await Organization.create(name="安宝物业 Anbao Property (demo)")
         sites: list[Site] = []
         units: dict[str, Unit] = {}
+        site_zones: list[list[Zone]] = []
         for name, kind, address, zones, unit_labels in _SITES:
             site = await Site.create(
                 organization=org,
@@ -91,6 +93,7 @@ async def seed_demo(settings: Settings) -> list[DemoLogin]:
             )
             sites.append(site)
             zone_rows = [await Zone.create(site=site, name=z, kind=k) for z, k in zones]
+            site_zones.append(zone_rows)
             for label in unit_labels:
                 units[label] = await Unit.create(site=site, label=label, zone=zone_rows[1])
         for username, display, role, site_index, unit_label in _PEOPLE:
@@ -116,4 +119,6 @@ async def seed_demo(settings: Settings) -> list[DemoLogin]:
         await add_demo_gate(sites, units, settings.sealer())
         # Parcels waiting at the community's guard room, and one already picked up.
         await add_demo_parcels(sites[0], await User.get(username="guard"), units)
+        # Checkpoints, tours, fire equipment, the duty log and an open incident.
+        await add_demo_patrol(sites, site_zones, settings.sealer())
     return logins

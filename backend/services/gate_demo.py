@@ -28,10 +28,10 @@ from backend.services import gate, invites, passes, vehicles, visitors
 from backend.services.identity import DocumentKind
 from backend.services.permissions import Actor, load_roles
 
-_INFO = ClientInfo(request_id="demo", address="", user_agent="", language="zh-CN", is_https=False)
+INFO = ClientInfo(request_id="demo", address="", user_agent="", language="zh-CN", is_https=False)
 
 
-async def _actor(username: str) -> Actor:
+async def actor_named(username: str) -> Actor:
     user = await User.get(username=username)
     return Actor(user=user, roles=await load_roles(user))
 
@@ -49,8 +49,8 @@ async def add_demo_gate(sites: list[Site], units: dict[str, Unit], sealer: Seale
     """Seed both demo sites' gates; call inside the demo's transaction."""
     community, tower = sites
     now = datetime.now(UTC)
-    guard, guard2 = await _actor("guard"), await _actor("guard2")
-    supervisor, resident = await _actor("supervisor"), await _actor("resident")
+    guard, guard2 = await actor_named("guard"), await actor_named("guard2")
+    supervisor, resident = await actor_named("supervisor"), await actor_named("resident")
     home = units["3-1-502"]
 
     def visit(**fields: Any) -> VisitIn:
@@ -68,7 +68,7 @@ async def add_demo_gate(sites: list[Site], units: dict[str, Unit], sealer: Seale
             plate="沪A·D12345",
             client_time=_daytime(community, now, 0),
         ),
-        _INFO,
+        INFO,
         sealer,
     )
     await visitors.register_visit(
@@ -81,7 +81,7 @@ async def add_demo_gate(sites: list[Site], units: dict[str, Unit], sealer: Seale
             escort_id=guard2.user.id if guard2.user else None,
             client_time=_daytime(community, now, -0.5),
         ),
-        _INFO,
+        INFO,
         sealer,
     )
     gone = await visitors.register_visit(
@@ -96,11 +96,11 @@ async def add_demo_gate(sites: list[Site], units: dict[str, Unit], sealer: Seale
             purpose="business",
             client_time=_daytime(community, now, 24),
         ),
-        _INFO,
+        INFO,
         sealer,
     )
     await visitors.check_out(
-        guard, gone.id, CheckOutIn(client_time=_daytime(community, now, 23)), _INFO
+        guard, gone.id, CheckOutIn(client_time=_daytime(community, now, 23)), INFO
     )
     await gate.add_blocklist_entry(
         supervisor,
@@ -108,7 +108,7 @@ async def add_demo_gate(sites: list[Site], units: dict[str, Unit], sealer: Seale
         BlocklistIn(
             phone="13900000000", reason="多次尾随业主进门 tailgated residents several times"
         ),
-        _INFO,
+        INFO,
         sealer,
     )
     await invites.create_invite(
@@ -121,7 +121,7 @@ async def add_demo_gate(sites: list[Site], units: dict[str, Unit], sealer: Seale
             valid_from=now - timedelta(hours=1),
             valid_until=now + timedelta(hours=8),
         ),
-        _INFO,
+        INFO,
         sealer,
     )
     await vehicles.register_vehicle(
@@ -134,7 +134,7 @@ async def add_demo_gate(sites: list[Site], units: dict[str, Unit], sealer: Seale
             parking_spot="B1-017",
             description="白色 特斯拉 white Tesla",
         ),
-        _INFO,
+        INFO,
     )
     for plate, hours in (("沪B12345", 12), ("苏E·A8888", 1)):
         await vehicles.record_entry(
@@ -143,8 +143,8 @@ async def add_demo_gate(sites: list[Site], units: dict[str, Unit], sealer: Seale
             VehicleEntryIn(id=uuid.uuid4(), plate=plate, client_time=now - timedelta(hours=hours)),
         )
 
-    tower_admin = await _actor("admin")
-    tower_supervisor, tenant = await _actor("tower-supervisor"), await _actor("tenant")
+    tower_admin = await actor_named("admin")
+    tower_supervisor, tenant = await actor_named("tower-supervisor"), await actor_named("tenant")
     office = units["12F-1203"]
     floor = await Zone.get(site_id=tower.id, name="12 层 Floor 12")
     await passes.issue_contractor_pass(
@@ -160,11 +160,11 @@ async def add_demo_gate(sites: list[Site], units: dict[str, Unit], sealer: Seale
             valid_until=now + timedelta(days=6),
             zone_ids=[floor.id],
         ),
-        _INFO,
+        INFO,
         sealer,
     )
     assert tenant.user is not None
-    await passes.add_approver(tower_admin, office.id, ApproverIn(user_id=tenant.user.id), _INFO)
+    await passes.add_approver(tower_admin, office.id, ApproverIn(user_id=tenant.user.id), INFO)
     goods = await passes.request_goods_pass(
         tenant,
         tower.id,
@@ -178,9 +178,9 @@ async def add_demo_gate(sites: list[Site], units: dict[str, Unit], sealer: Seale
             valid_from=now - timedelta(hours=1),
             valid_until=now + timedelta(days=1),
         ),
-        _INFO,
+        INFO,
         sealer,
     )
     await passes.decide_goods_pass(
-        tenant, goods.id, GoodsDecisionIn(decision="approved"), _INFO, sealer
+        tenant, goods.id, GoodsDecisionIn(decision="approved"), INFO, sealer
     )

@@ -212,7 +212,7 @@ def test_an_admin_registers_equipment_and_a_guard_reads_its_beacons_history(
     form.locator("[data-action=register]").click()
     status = admin.locator("[data-testid=register-status]")
     expect(status).to_contain_text(en["field.bad_ident"])
-    expect(admin.locator("[data-testid=equipment-list]")).not_to_contain_text("Hydrant")
+    expect(admin.locator("[data-testid=equipment-list]")).not_to_contain_text("2F 消火栓 Hydrant")
     form.locator("input[name=beacon_ident]").fill("EDD1EBEAC04E5DEFA0170BADC0FFEE01")
     form.locator("[data-action=register]").click()
     expect(status).to_contain_text(en["equipment.registered"].format(name="2F 消火栓 Hydrant"))

@@ -177,7 +177,7 @@ def tour(api: Api, site: Site) -> dict[str, Any]:
             "POST",
             f"/api/sites/{SITE_ID}/tours",
             data={
-                "name": "夜间巡更 Night round",
+                "name": "整点巡更 Hourly round",
                 "order": "any",
                 "days": [1, 2, 3, 4, 5, 6, 7],
                 "start_time": "00:00",

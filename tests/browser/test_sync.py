@@ -159,7 +159,9 @@ def offline_twenty(playwright: Playwright, server, api: Api, tmp_path_factory) -
         # Back online: the outbox empties into the server.
         context.set_offline(False)
         expect(status_bar(page)).to_have_attribute("data-waiting", "0", timeout=20_000)
-        expect(page.locator("[data-testid=duty-log] > li[data-state=synced]")).to_have_count(20)
+        expect(
+            page.locator("[data-testid=duty-log] > li[data-state=synced]", has_text=marker)
+        ).to_have_count(20)
         page.goto("/outbox")
         expect(page.locator("[data-testid=outbox] > li")).to_have_count(0)
         expect(page.locator("[data-testid=outbox-summary]")).to_have_text(
