@@ -18,7 +18,9 @@ from backend.routes.organizations import page
 from backend.schemas.common import ListQuery, Page
 from backend.schemas.patrol import (
     BoardOut,
+    ChecklistFinding,
     ChecklistItem,
+    ChecklistNote,
     CheckpointIn,
     CheckpointOut,
     CheckpointPatch,
@@ -369,6 +371,14 @@ async def get_board(call: Call) -> BoardOut:
         checkpoint_names=b.checkpoint_names,
         guard_names=b.guard_names,
         incidents=await incidents.outs(b.incidents),
+        checklist_findings=[
+            ChecklistFinding(
+                scan=ScanOut.model_validate(scans.scan_out(f.scan)),
+                failed=f.failed,
+                notes=[ChecklistNote(label=label, text=text) for label, text in f.notes],
+            )
+            for f in b.findings
+        ],
         server_time=datetime.now(UTC),
     )
 

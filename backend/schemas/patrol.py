@@ -268,6 +268,18 @@ class GuardLastScan(Output):
     scan: ScanOut
 
 
+class ChecklistNote(Output):
+    label: str
+    text: str
+
+
+class ChecklistFinding(Output):
+    # A scan whose checklist had an item answered "no" or a note: what the guard found there.
+    scan: ScanOut
+    failed: list[str]  # labels of the items answered "no", in the checklist's order
+    notes: list[ChecklistNote]
+
+
 class BoardOut(Output):
     rounds_in_progress: list[RoundOut]
     rounds_with_problems: list[RoundOut]  # closed in the last 24 h with missed or late ones
@@ -278,6 +290,8 @@ class BoardOut(Output):
     guard_names: dict[int, str] = Field(default_factory=dict)
     # High and critical incidents not yet resolved, newest first.
     incidents: list[IncidentOut] = Field(default_factory=list)
+    # Checklists of the last 24 h with an item answered "no" or a note, newest first (50 at most).
+    checklist_findings: list[ChecklistFinding] = Field(default_factory=list)
     server_time: datetime
 
 

@@ -16,6 +16,15 @@ RECENT = timedelta(hours=24)
 
 
 @dataclass(slots=True)
+class Finding:
+    """What a guard reported at a checkpoint's checklist: items answered "no" and notes."""
+
+    scan: Scan
+    failed: list[str]  # the items' labels
+    notes: list[tuple[str, str]]  # (label, text)
+
+
+@dataclass(slots=True)
 class Board:
     rounds_in_progress: list[Round]
     rounds_closed: list[Round]  # the last 24 h, with their missed and late checkpoints
@@ -25,6 +34,8 @@ class Board:
     guard_names: dict[int, str]  # of every guard the lists above mention
     # High and critical incidents not yet resolved, newest first.
     incidents: list[Incident] = field(default_factory=list)
+    # Checklist answers of the last 24 h with an item answered "no" or a note, newest first.
+    findings: list[Finding] = field(default_factory=list)
 
 
 async def board(actor: Actor, site_id: int, now: datetime) -> Board:
@@ -55,20 +66,47 @@ async def board(actor: Actor, site_id: int, now: datetime) -> Board:
         latest.setdefault(scan.guard_id, scan)
     problems = [r for r in closed if any(s["status"] in ("missed", "late") for s in r.stops)]
     rounds = [*in_progress, *problems]
-    guard_ids = {*latest, *(s.guard_id for s in queue)}
+    answered = [s for s in recent if _worth_telling(s.answers)][:MAX_FINDINGS]
+    guard_ids = {*latest, *(s.guard_id for s in queue), *(s.guard_id for s in answered)}
     guard_ids.update(r.guard_id for r in rounds if r.guard_id is not None)
     users = {u.id: u for u in await User.filter(id__in=list(guard_ids))}
     cp_ids = {s["checkpoint_id"] for r in rounds for s in r.stops}
-    cp_ids.update(s.checkpoint_id for s in [*queue, *latest.values()] if s.checkpoint_id)
-    names = await Checkpoint.filter(id__in=list(cp_ids)).values_list("id", "name")
+    cp_ids.update(s.checkpoint_id for s in [*queue, *latest.values(), *answered] if s.checkpoint_id)
+    checkpoints = await Checkpoint.filter(id__in=list(cp_ids)).values_list(
+        "id", "name", "checklist"
+    )
+    checklists = {int(i): items for i, _, items in checkpoints}
     return Board(
         in_progress,
         problems,
         queue,
         [(users[g], s) for g, s in latest.items() if g in users],
-        {int(i): str(n) for i, n in names},
+        {int(i): str(n) for i, n, _ in checkpoints},
         {u.id: u.display_name or u.username for u in users.values()},
         incidents=await open_alerts(site_id),
+        findings=[_finding(s, checklists.get(s.checkpoint_id or 0, [])) for s in answered],
+    )
+
+
+MAX_FINDINGS = 50
+
+
+def _worth_telling(answers: dict[str, Any] | None) -> bool:
+    return bool(answers) and any(
+        v is False or (isinstance(v, str) and v.strip()) for v in (answers or {}).values()
+    )
+
+
+def _finding(scan: Scan, checklist: list[dict[str, Any]]) -> Finding:
+    """Answers in the checklist's order, named by its labels (a key since taken off the list
+    keeps its key as its name)."""
+    labels = {item["key"]: item["label"] for item in checklist}
+    order = {key: i for i, key in enumerate(labels)}
+    answers = sorted(scan.answers.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0]))
+    return Finding(
+        scan,
+        [labels.get(k, k) for k, v in answers if v is False],
+        [(labels.get(k, k), v.strip()) for k, v in answers if isinstance(v, str) and v.strip()],
     )
 
 

@@ -87,6 +87,55 @@ def test_the_board_shows_rounds_problems_reviews_and_each_guards_last_scan(app: 
     assert client.get(f"/api/sites/{site}/board", headers=guard).status_code == 403
 
 
+def test_the_board_shows_what_guards_found_at_checklists(app: Any) -> None:
+    client, world, _ = app
+    site = world.a.site.id
+    admin = bearer(login(client, "admin_a", PASSWORD)["token"])
+    guard = bearer(login(client, "guard_a", PASSWORD)["token"])
+    sup = bearer(login(client, "supervisor_a", PASSWORD)["token"])
+    checklist = [
+        {"key": "door", "label": "Fire door closed"},
+        {"key": "lights", "label": "Lights on"},
+        {"key": "remark", "label": "Remark", "kind": "note"},
+    ]
+    cp = client.post(
+        f"/api/sites/{site}/checkpoints",
+        headers=admin,
+        json={"name": "Stairwell", "checklist": checklist},
+    ).json()
+    code = client.post(
+        f"/api/sites/{site}/tags", headers=admin, json={"kind": "qr", "checkpoint_id": cp["id"]}
+    ).json()["identifier"]
+
+    def scan(answers: dict[str, Any]) -> str:
+        answer = client.post(
+            f"/api/sites/{site}/scans",
+            headers=guard,
+            json={
+                "id": str(uuid.uuid4()),
+                "site_id": site,
+                "method": "qr",
+                "code": code,
+                "answers": answers,
+            },
+        )
+        assert answer.status_code == 201, answer.text
+        return str(answer.json()["id"])
+
+    scan({"door": True, "lights": True, "remark": "  "})  # all well: nothing to tell
+    failed = scan({"remark": "handle loose", "lights": False, "door": False})
+    noted = scan({"door": True, "remark": "smell of smoke"})
+    board = client.get(f"/api/sites/{site}/board", headers=sup).json()
+    found = board["checklist_findings"]
+    assert [f["scan"]["id"] for f in found] == [noted, failed]  # newest first
+    # Named by the checklist's labels, in its order, whatever order the phone sent.
+    assert found[1]["failed"] == ["Fire door closed", "Lights on"]
+    assert found[1]["notes"] == [{"label": "Remark", "text": "handle loose"}]
+    assert found[0]["failed"] == [] and found[0]["notes"][0]["text"] == "smell of smoke"
+    assert board["checkpoint_names"][str(cp["id"])] == "Stairwell"
+    assert board["guard_names"][str(found[0]["scan"]["guard_id"])] == "Guard_A"
+
+
 def test_a_listener_that_falls_behind_is_told_to_reload() -> None:
     async def scenario() -> list[str]:
         bus = EventBus()

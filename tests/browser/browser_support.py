@@ -18,6 +18,7 @@ from playwright.sync_api import (
     Locator,
     Page,
     Playwright,
+    expect,
 )
 from playwright.sync_api import Error as PlaywrightError
 
@@ -145,6 +146,26 @@ def open_home(page: Page, role: str) -> None:
     if page.locator(".choices").count():
         page.locator(f".choice[data-role='{role}']").first.click()
     page.locator(f"section.home[data-role='{role}']").wait_for()
+
+
+def open_live_board(page: Page, username: str = "supervisor") -> None:
+    """Signs in and opens the live board, connected; `window.__notReloaded` then tells whether
+    the page was reloaded since."""
+    page.goto("/login")
+    sign_in(page, username)
+    open_home(page, "supervisor")
+    page.locator(".tile[data-tile='live_board']").click()
+    expect(page.locator("[data-testid=live]")).to_have_attribute("data-live", "live")
+    page.evaluate("window.__notReloaded = true")
+
+
+def open_patrol(page: Page, username: str) -> None:
+    """Signs a guard in and opens Patrol with its plan loaded (an English page)."""
+    page.goto("/login")
+    sign_in(page, username)
+    open_home(page, "guard")
+    page.locator(".tile[data-tile='patrol']").click()
+    expect(page.locator("[data-testid=plan-status]")).to_contain_text("updated")
 
 
 def layout_problems(page: Page) -> list[str]:

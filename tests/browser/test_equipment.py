@@ -20,6 +20,7 @@ from tests.browser.browser_support import (
     catalog,
     layout_problems,
     open_home,
+    open_live_board,
     sign_in,
 )
 from tests.browser.conftest import Server
@@ -258,12 +259,7 @@ def test_an_admin_registers_equipment_and_a_guard_reads_its_beacons_history(
 
 def test_a_high_severity_incident_appears_on_the_board_without_a_reload(new_context, api: Api):
     _, board, console = new_context(locale="en", viewport=(1024, 768))
-    board.goto("/login")
-    sign_in(board, "supervisor")
-    open_home(board, "supervisor")
-    board.locator(".tile[data-tile='live_board']").click()
-    expect(board.locator("[data-testid=live]")).to_have_attribute("data-live", "live")
-    board.evaluate("window.__notReloaded = true")
+    open_live_board(board)
     incident_id = str(uuid.uuid4())
     api.call(
         "POST",

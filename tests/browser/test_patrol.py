@@ -24,6 +24,8 @@ from tests.browser.browser_support import (
     first_page,
     layout_problems,
     open_home,
+    open_live_board,
+    open_patrol,
     sign_in,
     wait_for_service_worker,
 )
@@ -533,20 +535,11 @@ def test_a_manual_scan_reaches_the_live_board_and_is_accepted_in_review(
     new_context, api: Api, site
 ):
     _, board, board_console = new_context(locale="en", viewport=(1024, 768))
-    board.goto("/login")
-    sign_in(board, "supervisor")
-    open_home(board, "supervisor")
-    board.locator(".tile[data-tile='live_board']").click()
-    expect(board.locator("[data-testid=live]")).to_have_attribute("data-live", "live")
-    board.evaluate("window.__notReloaded = true")
+    open_live_board(board)
     assert layout_problems(board) == []
 
     _, phone, phone_console = new_context(locale="en")
-    phone.goto("/login")
-    sign_in(phone, "guard2")
-    open_home(phone, "guard")
-    phone.locator(".tile[data-tile='patrol']").click()
-    expect(phone.locator("[data-testid=plan-status]")).to_contain_text("updated")
+    open_patrol(phone, "guard2")
     name = "B1 水泵房 Pump room"
     phone.locator("[data-action=scan-manual]").click()
     dialog = phone.locator("[data-testid=manual-entry]")
@@ -582,6 +575,42 @@ def test_a_manual_scan_reaches_the_live_board_and_is_accepted_in_review(
     assert_no_raw_keys(phone, phone_console)
     assert not board_console.page_errors and not phone_console.page_errors
     assert not board_console.csp_violations() and not phone_console.csp_violations()
+
+
+def test_a_no_on_a_checklist_reaches_the_supervisors_board_live(new_context, site):
+    en = catalog("en")
+    _, board, board_console = new_context(locale="en", viewport=(1024, 768))
+    open_live_board(board)
+
+    _, phone, phone_console = new_context(locale="en")
+    open_patrol(phone, "guard2")
+    name = ROUND_STOPS[1]
+    phone.locator("[data-action=scan-manual]").click()
+    dialog = phone.locator("[data-testid=manual-entry]")
+    dialog.locator("input[name=code]").fill(site.code(name))
+    dialog.locator("[data-action=confirm]").click()
+    checklist = phone.locator("[data-testid=checklist]")
+    checklist.locator("input[data-item=door][data-answer=no]").check()
+    note = f"门被楔子顶住 wedged open {uuid.uuid4().hex[:6]}"
+    checklist.locator("textarea[data-item=remark]").fill(note)
+    checklist.locator("[data-action=save-checklist]").click()
+    expect(phone.locator("[data-testid=scan-result]")).to_contain_text(name)
+
+    # The board hears the scan and shows what the guard found there, named by the checklist.
+    card = board.locator("[data-testid=checklist-findings] li", has_text=note)
+    expect(card).to_contain_text(name)
+    expect(card).to_contain_text("Zhao")
+    expect(card.locator("[data-testid=failed-items]")).to_have_text(
+        en["board.failed_items"].format(names="消防门关闭 Fire door closed")
+    )
+    expect(card.locator("[data-testid=finding-note]")).to_have_text(
+        en["board.note_line"].format(label="备注 Note", text=note)
+    )
+    assert board.evaluate("window.__notReloaded") is True
+    assert layout_problems(board) == []
+    assert_no_raw_keys(board, board_console)
+    assert_no_raw_keys(phone, phone_console)
+    assert not board_console.page_errors and not phone_console.page_errors
 
 
 def test_a_supervisor_adds_a_hotspot_and_guards_see_its_rounds(new_context, api: Api, site):

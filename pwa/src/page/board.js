@@ -1,5 +1,5 @@
 // The supervisor's board (tablet, landscape): rounds in progress, missed and late checkpoints,
-// the review queue, each guard's last scan, hotspots, fire equipment needing a person and the
+// what guards found at checklists (an item answered "no", a note), the review queue, each guard's last scan, hotspots, fire equipment needing a person and the
 // health of the site's BLE bridges, kept live by server-sent events.
 // `/review` is the same board showing only the review queue.
 import { NetworkError, api } from '../utils/api.js';
@@ -43,6 +43,7 @@ function createBoard(ctx, { only }) {
   const inProgress = h('ul', { class: 'cards board-rounds', dataset: { testid: 'rounds-in-progress' } });
   const problems = h('ul', { class: 'cards board-problems', dataset: { testid: 'rounds-with-problems' } });
   const guards = h('ul', { class: 'cards board-guards', dataset: { testid: 'guards' } });
+  const findings = h('ul', { class: 'cards board-findings', dataset: { testid: 'checklist-findings' } });
   const queue = reviewQueue(ctx, { onDecided: () => load() });
   const hotspots = only ? null : hotspotForm(ctx, { onAdded: () => load({ tours: true }) });
   const equipment = only ? null : equipmentPanel(ctx);
@@ -98,6 +99,22 @@ function createBoard(ctx, { only }) {
     );
   }
 
+  function findingCard(finding, names) {
+    const scan = finding.scan;
+    return h(
+      'li',
+      { class: `card${finding.failed.length ? ' card-problem' : ''}`, dataset: { scan: scan.id, checkpoint: String(scan.checkpoint_id) } },
+      h(
+        'div',
+        { class: 'card-main' },
+        h('p', { class: 'card-title', text: names.checkpoint(scan.checkpoint_id) }),
+        h('p', { class: 'card-line', text: t('board.found_by', { guard: names.guard(scan.guard_id), time: formatTime(scan.client_time, tz) }) }),
+        finding.failed.length ? h('p', { class: 'problem-line problem-missed', dataset: { testid: 'failed-items' }, text: t('board.failed_items', { names: finding.failed.join('、') }) }) : null,
+        ...finding.notes.map((note) => h('p', { class: 'card-line', dataset: { testid: 'finding-note' }, text: t('board.note_line', note) })),
+      ),
+    );
+  }
+
   function guardCard(row, names) {
     const scan = row.scan;
     return h(
@@ -125,6 +142,8 @@ function createBoard(ctx, { only }) {
     if (only) return;
     inProgress.replaceChildren(...(board.rounds_in_progress.length ? board.rounds_in_progress.map((r) => roundCard(r, names)) : [empty('board.no_rounds')]));
     problems.replaceChildren(...(board.rounds_with_problems.length ? board.rounds_with_problems.map((r) => problemCard(r, names)) : [empty('board.no_problems')]));
+    const found = board.checklist_findings || [];
+    findings.replaceChildren(...(found.length ? found.map((f) => findingCard(f, names)) : [empty('board.no_findings')]));
     guards.replaceChildren(...(board.guards.length ? board.guards.map((g) => guardCard(g, names)) : [empty('board.no_scans')]));
     hotspots.render(tours, zones);
   }
@@ -215,7 +234,7 @@ function createBoard(ctx, { only }) {
       : h(
           'div',
           { class: 'board-grid' },
-          h('div', { class: 'board-col' }, incidents.el, section('board.in_progress', inProgress), section('board.problems', problems), section('board.fire_equipment', equipment.el)),
+          h('div', { class: 'board-col' }, incidents.el, section('board.in_progress', inProgress), section('board.problems', problems), section('board.findings', findings), section('board.fire_equipment', equipment.el)),
           h('div', { class: 'board-col' }, section('review.title', queue.el), section('board.guards', guards), section('board.bridges', bridges.el), section('board.hotspots', hotspots.el)),
         ),
   );
