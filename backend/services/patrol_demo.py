@@ -49,7 +49,7 @@ _COMMUNITY_CHECKPOINTS: list[tuple[str, int, list[dict[str, str]]]] = [
         [
             {"key": "locked", "label": "门已上锁 Door locked"},
             {"key": "no_smell", "label": "无异味异响 No smell or noise"},
-            {"key": "meter", "label": "仪表照片 Meter photo", "kind": "photo"},
+            {"key": "reading", "label": "电表读数 Meter reading", "kind": "note"},
         ],
     ),
     ("中心花园凉亭 Garden pavilion", 3, []),
