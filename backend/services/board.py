@@ -13,6 +13,7 @@ from backend.services.incidents import open_alerts
 from backend.services.permissions import MANAGERS, Actor, require_site
 
 RECENT = timedelta(hours=24)
+MAX_FINDINGS = 50
 
 
 @dataclass(slots=True)
@@ -88,13 +89,9 @@ async def board(actor: Actor, site_id: int, now: datetime) -> Board:
     )
 
 
-MAX_FINDINGS = 50
-
-
-def _worth_telling(answers: dict[str, Any] | None) -> bool:
-    return bool(answers) and any(
-        v is False or (isinstance(v, str) and v.strip()) for v in (answers or {}).values()
-    )
+def _worth_telling(answers: dict[str, Any]) -> bool:
+    """An item answered "no", or a note with something in it."""
+    return any(v is False or (isinstance(v, str) and v.strip()) for v in answers.values())
 
 
 def _finding(scan: Scan, checklist: list[dict[str, Any]]) -> Finding:

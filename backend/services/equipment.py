@@ -106,8 +106,7 @@ async def update_equipment(
     if item is None:
         raise NotFound("equipment")
     require_site(actor, item.site_id, (Role.admin,))
-    if patch.zone_id != item.zone_id:
-        await check_zone(item.site_id, patch.zone_id)
+    await check_zone(item.site_id, patch.zone_id, current=item.zone_id)
     async with in_transaction():
         if (
             patch.name

@@ -264,8 +264,8 @@ async def update_unit(actor: Actor, unit_id: int, patch: UnitPatch, info: Client
     if unit is None:
         raise NotFound("unit")
     require_site(actor, unit.site_id, (Role.admin,))
-    if "zone_id" in patch.model_fields_set and patch.zone_id != unit.zone_id:
-        await check_zone(unit.site_id, patch.zone_id)
+    if "zone_id" in patch.model_fields_set:
+        await check_zone(unit.site_id, patch.zone_id, current=unit.zone_id)
     async with in_transaction():
         before, after = apply_patch(unit, patch)
         await _save_unique(unit)
@@ -294,10 +294,13 @@ async def active_site(site_id: int) -> Site:
     return site
 
 
-async def check_zone(site_id: int, zone_id: int | None) -> None:
-    """A unit, checkpoint or piece of equipment goes into an active zone of its own site (one
-    already in a zone that was since deactivated may stay there: callers check only a change)."""
-    if zone_id is not None and not await Zone.exists(id=zone_id, site_id=site_id, is_active=True):
+async def check_zone(site_id: int, zone_id: int | None, current: int | None = None) -> None:
+    """A unit, checkpoint or piece of equipment goes into an active zone of its own site. One
+    already in a zone that was since deactivated may stay there: an edit passes the zone it is
+    in as `current`, and keeping that zone is not checked."""
+    if zone_id is None or zone_id == current:
+        return
+    if not await Zone.exists(id=zone_id, site_id=site_id, is_active=True):
         raise ValidationFailed.field("zone_id", "not_found")
 
 

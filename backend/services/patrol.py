@@ -82,8 +82,8 @@ async def update_checkpoint(
     if checkpoint is None:
         raise NotFound("checkpoint")
     require_site(actor, checkpoint.site_id, (Role.admin,))
-    if "zone_id" in patch.model_fields_set and patch.zone_id != checkpoint.zone_id:
-        await check_zone(checkpoint.site_id, patch.zone_id)
+    if "zone_id" in patch.model_fields_set:
+        await check_zone(checkpoint.site_id, patch.zone_id, current=checkpoint.zone_id)
     checklist = patch.checklist
     plain = patch.model_copy(update={"checklist": None})
     plain.model_fields_set.discard("checklist")

@@ -16,6 +16,7 @@ from backend.schemas.patrol import CheckpointIn, TagIn, TourIn
 from backend.sealing import Sealer
 from backend.services import duty_log, equipment, incidents, patrol, rounds
 from backend.services.gate_demo import INFO, actor_named
+from backend.services.permissions import Actor
 
 _EVERY_DAY = [1, 2, 3, 4, 5, 6, 7]
 
@@ -90,9 +91,12 @@ _DUTY_LOG: list[tuple[str, str, int | None, str]] = [
 
 
 async def _checkpoints(
-    site: Site, zones: list[Zone], rows: list[tuple[str, int, list[dict[str, str]]]], sealer: Sealer
+    admin: Actor,
+    site: Site,
+    zones: list[Zone],
+    rows: list[tuple[str, int, list[dict[str, str]]]],
+    sealer: Sealer,
 ) -> list[int]:
-    admin = await actor_named("admin")
     ids = []
     for name, zone, checklist in rows:
         cp = await patrol.create_checkpoint(
@@ -103,7 +107,7 @@ async def _checkpoints(
             ),
             INFO,
         )
-        # The server makes each QR code; the admin prints them from Patrol setup.
+        # The server makes each QR code; the labels PDF (on the supervisor's board) prints them.
         await patrol.create_tag(
             admin, site.id, TagIn(kind=TagKind.qr, checkpoint_id=cp.id, label=name), INFO, sealer
         )
@@ -131,7 +135,7 @@ async def add_demo_patrol(sites: list[Site], zones: list[list[Zone]], sealer: Se
     inside the demo's transaction, after add_demo_gate."""
     community, tower = sites
     admin = await actor_named("admin")
-    stops = await _checkpoints(community, zones[0], _COMMUNITY_CHECKPOINTS, sealer)
+    stops = await _checkpoints(admin, community, zones[0], _COMMUNITY_CHECKPOINTS, sealer)
     # Night rounds back to back, so one is open at any hour of the night; fewer by day.
     await rounds.create_tour(
         admin, community.id, _tour("夜间巡更 Night round", "20:00", "08:00", 120, stops), INFO
@@ -142,7 +146,7 @@ async def add_demo_patrol(sites: list[Site], zones: list[list[Zone]], sealer: Se
         _tour("日间巡更 Day round", "08:00", "20:00", 180, stops[:4], order="fixed"),
         INFO,
     )
-    tower_stops = await _checkpoints(tower, zones[1], _TOWER_CHECKPOINTS, sealer)
+    tower_stops = await _checkpoints(admin, tower, zones[1], _TOWER_CHECKPOINTS, sealer)
     await rounds.create_tour(
         admin, tower.id, _tour("大厦巡更 Tower round", "00:00", "00:00", 120, tower_stops), INFO
     )

@@ -13,10 +13,11 @@ from backend.models.organizations import Site
 from backend.models.patrol import Tour
 from backend.services.rounds import schedule_of
 from backend.services.schedules import slots
+from backend.settings import Settings
 from tests.support import bearer, login, make_settings, run_in_db, running_app
 
 
-def _seeded(sqlite_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+def _seeded(sqlite_url: str, tmp_path: Path) -> Settings:
     from backend.services.demo import seed_demo
 
     settings = make_settings(tmp_path, sqlite_url, jobs_enabled=False)

@@ -1,6 +1,7 @@
 // The supervisor's board (tablet, landscape): rounds in progress, missed and late checkpoints,
-// what guards found at checklists (an item answered "no", a note), the review queue, each guard's last scan, hotspots, fire equipment needing a person and the
-// health of the site's BLE bridges, kept live by server-sent events.
+// what guards found at checklists (an item answered "no", a note), the review queue, each
+// guard's last scan, hotspots, fire equipment needing a person and the health of the site's BLE
+// bridges, kept live by server-sent events.
 // `/review` is the same board showing only the review queue.
 import { NetworkError, api } from '../utils/api.js';
 import { h, icon } from '../utils/dom.js';
