@@ -47,7 +47,8 @@ def tortoise_config(settings: Settings) -> dict[str, Any]:
         path = settings.sqlite_path
         path.parent.mkdir(parents=True, exist_ok=True)
         connection: dict[str, Any] = {
-            "engine": "tortoise.backends.sqlite",
+            # Tortoise's own engine, able to run a request's short statements inline.
+            "engine": "backend.inline_sqlite",
             "credentials": {
                 "file_path": str(path),
                 # 8 KiB pages for a new database (an existing one keeps its own): a commit of

@@ -59,7 +59,11 @@ def entry_out(entry: DutyLogEntry, author_name: str) -> DutyEntryOut:
 
 
 async def add_entries(
-    actor: Actor, items: Sequence[tuple[int, DutyEntryIn]], info: ClientInfo
+    actor: Actor,
+    items: Sequence[tuple[int, DutyEntryIn]],
+    info: ClientInfo,
+    *,
+    look_first: bool = True,
 ) -> list[dict[str, Any] | AnbaoError]:
     """Write entries given as (site id, entry); each succeeds or fails on its own.
 
@@ -67,6 +71,10 @@ async def add_entries(
     a transaction. The sync push hands over a whole run of mutations at once, the plain API
     one; lookups are made once for the lot, and no object is built per entry (a push of 500 is
     a hot path).
+
+    An entry's id is the client's. With `look_first`, an id already in use is refused with
+    `mutation_id_conflict`; without, the ids are not looked up and one in use makes the insert
+    raise IntegrityError (the push's first try: it then rolls back and tries again looking).
     """
     assert actor.user is not None
     site_rows = await fetch_by_ids(Site, ("id", "is_active"), {s for s, _ in items})
@@ -77,7 +85,9 @@ async def add_entries(
     entry_ids = [d.id for _, d in items]
     # Which ids are taken is asked of the database while the entries are built below; an id in
     # use (rare: a retried plain-API write, a guessed id) is taken out again afterwards.
-    lookup = asyncio.ensure_future(existing_ids(DutyLogEntry, entry_ids))
+    lookup = asyncio.ensure_future(
+        existing_ids(DutyLogEntry, entry_ids) if look_first else _nothing_taken()
+    )
     now = datetime.now(UTC)
     now_text = now.isoformat()
     to_db = db_datetimes(DutyLogEntry)
@@ -158,6 +168,10 @@ async def add_entries(
     for site_id, site_changes in changes.items():
         await record_changes(site_id, ENTITY, site_changes)
     return outcomes
+
+
+async def _nothing_taken() -> set[str]:
+    return set()
 
 
 def _site_refusal(actor: Actor, site_id: int) -> AnbaoError | None:

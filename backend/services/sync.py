@@ -7,7 +7,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, NotRequired, Union
 
@@ -28,6 +28,7 @@ from backend.errors import (
 from backend.events import Event, EventBus
 from backend.http import ClientInfo, field_errors
 from backend.i18n import translate
+from backend.inline_sqlite import inline as inline_sqlite
 from backend.models.sync import AppliedMutation, MutationStatus
 from backend.schemas.common import ClientUuid
 from backend.schemas.duty_log import DutyEntryMutationArgs
@@ -65,6 +66,10 @@ class MutationContext:
     settings: Settings
     sealer: Sealer
     clock_skew_seconds: int
+    # First try: a service may insert rows with client-given ids without asking first whether
+    # an id is taken (almost never); if one is, the database refuses, the whole attempt rolls
+    # back, and the push tries again with this off, looking first.
+    optimistic: bool = True
 
 
 # Applies a run of consecutive mutations of one name; each outcome is JSON-ready data or an error.
@@ -85,7 +90,9 @@ class MutationSpec:
 async def _duty_log_add(
     actor: Actor, items: list[DutyEntryMutationArgs], ctx: MutationContext
 ) -> Sequence[dict[str, Any] | AnbaoError]:
-    return await duty_log.add_entries(actor, [(a.site_id, a) for a in items], ctx.info)
+    return await duty_log.add_entries(
+        actor, [(a.site_id, a) for a in items], ctx.info, look_first=not ctx.optimistic
+    )
 
 
 async def _patrol_scan(
@@ -218,18 +225,25 @@ async def push(
     sent_at = body.get("sent_at")
     skew = round((now - sent_at).total_seconds()) if sent_at else 0
     ctx = MutationContext(info, settings, sealer, skew)
-    try:
-        batch = await _apply_batch(actor, mutations, ctx, now)
-    except IntegrityError:
-        # Another request recorded some of these ids at the same moment (two tabs, a retry
-        # racing the original). Everything of this attempt rolled back; the replay now finds
-        # the other request's results and answers them as duplicates.
-        batch = await _apply_batch(actor, mutations, ctx, now)
-    except Exception:
-        # A fault in one mutation's service must not hold the phone's whole queue for ever.
-        # Everything of this attempt rolled back; each mutation is now tried on its own.
-        log.exception("a push failed; applying its mutations one at a time")
-        batch = await _one_by_one(actor, mutations, ctx, now)
+    # A batch is a dozen short statements, bounded by `sync_max_batch`: on SQLite they run on
+    # this thread instead of a hop to the database's thread each (backend/inline_sqlite.py).
+    with inline_sqlite():
+        try:
+            batch = await _apply_batch(actor, mutations, ctx, now)
+        except IntegrityError:
+            # An id was taken: an entry's id used before (a retried plain-API write, a guessed
+            # id), or another request recorded some of these mutations at the same moment
+            # (two tabs, a retry racing the original). Everything of this attempt rolled back;
+            # the second looks first, refuses what is taken and answers the other request's
+            # mutations as duplicates.
+            ctx = replace(ctx, optimistic=False)
+            batch = await _apply_batch(actor, mutations, ctx, now)
+        except Exception:
+            # A fault in one mutation's service must not hold the phone's whole queue for
+            # ever. Everything of this attempt rolled back; each mutation is now tried on its
+            # own.
+            log.exception("a push failed; applying its mutations one at a time")
+            batch = await _one_by_one(actor, mutations, replace(ctx, optimistic=False), now)
     if bus is not None and not bus.quiet:
         for spec, data in batch.applied:
             if spec.event:

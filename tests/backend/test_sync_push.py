@@ -4,6 +4,7 @@ check, the bulk rows and the one-statement sequence numbers must keep exactly as
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
@@ -189,6 +190,28 @@ def test_an_entry_id_already_in_use_refuses_only_its_mutation(env: Env) -> None:
         (2, before["args"]["id"]),
         (3, after["args"]["id"]),
     ]
+
+
+def test_new_entries_are_written_without_looking_their_ids_up_first(
+    env: Env, caplog: pytest.LogCaptureFixture
+) -> None:
+    # An id in use is almost never seen, so the first try inserts without asking; only when the
+    # database refuses does the push roll back and try again, looking first.
+    site = env.world.a.site.id
+    looked_up = 'FROM "duty_log_entries" WHERE "id"'
+    with caplog.at_level(logging.DEBUG, logger="tortoise.db_client"):
+        (old,) = env.push([entry(site, "first"), entry(site, "second")])[:1]
+        fresh = [r.getMessage() for r in caplog.records]
+        caplog.clear()
+        reused = entry(site, "again")
+        reused["args"]["id"] = old["data"]["id"]
+        results = env.push([entry(site, "third"), reused])
+        retried = [r.getMessage() for r in caplog.records]
+    assert any("INSERT INTO" in m and "duty_log_entries" in m for m in fresh), fresh
+    assert not [m for m in fresh if looked_up in m]
+    assert [r["code"] for r in results] == ["", "mutation_id_conflict"]
+    assert [m for m in retried if looked_up in m]  # the second try looked
+    assert env.db(lambda: DutyLogEntry.all().count()) == 3
 
 
 def test_a_rejected_mutation_replays_its_reason_in_the_callers_language(env: Env) -> None:
