@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.models import Model
 
 from backend.models.organizations import Site, Zone
+
+if TYPE_CHECKING:
+    from backend.models.media import Media
 
 
 class TagKind(StrEnum):
@@ -137,6 +140,27 @@ class Scan(Model):
     class Meta:
         table = "scans"
         indexes = (("guard_id", "client_time"), ("site_id", "review"))
+
+
+class ScanPhoto(Model):
+    # A photo a scan's checklist answers with (the photo on a failed item), once checked to be
+    # one the guard uploaded: staff of the scan's site may see it, and it stays while the scan
+    # does (scans are evidence and are never deleted).
+    id = fields.IntField(primary_key=True)
+    scan: fields.ForeignKeyRelation[Scan] = fields.ForeignKeyField(
+        "models.Scan", related_name="photos", on_delete=fields.RESTRICT
+    )
+    media: fields.ForeignKeyRelation[Media] = fields.ForeignKeyField(
+        "models.Media", related_name="scan_photos", on_delete=fields.RESTRICT
+    )
+    key = fields.CharField(max_length=32)  # the checklist item answered with it
+
+    scan_id: Any
+    media_id: str
+
+    class Meta:
+        table = "scan_photos"
+        unique_together = (("scan", "key"),)
 
 
 class TourOrder(StrEnum):

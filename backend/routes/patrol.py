@@ -13,6 +13,7 @@ from starlette.responses import Response, StreamingResponse
 from backend.api import Call, Router
 from backend.errors import ValidationFailed
 from backend.events import Event
+from backend.models.media import Media
 from backend.models.patrol import Round, Tag
 from backend.routes.organizations import page
 from backend.schemas.common import ListQuery, Page
@@ -21,6 +22,7 @@ from backend.schemas.patrol import (
     ChecklistFinding,
     ChecklistItem,
     ChecklistNote,
+    ChecklistPhoto,
     CheckpointIn,
     CheckpointOut,
     CheckpointPatch,
@@ -376,10 +378,25 @@ async def get_board(call: Call) -> BoardOut:
                 scan=ScanOut.model_validate(scans.scan_out(f.scan)),
                 failed=f.failed,
                 notes=[ChecklistNote(label=label, text=text) for label, text in f.notes],
+                photos=[_checklist_photo(label, m) for label, m in f.photos],
             )
             for f in b.findings
         ],
         server_time=datetime.now(UTC),
+    )
+
+
+def _checklist_photo(label: str, m: Media) -> ChecklistPhoto:
+    base = f"/api/media/{m.sha256}"
+    return ChecklistPhoto(
+        label=label,
+        sha256=m.sha256,
+        kind=m.kind,
+        width=m.width,
+        height=m.height,
+        thumb_url=f"{base}/thumb",
+        display_url=f"{base}/display",
+        original_url=f"{base}/original",
     )
 
 

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field, StringConstraints, field_validator
 
+from backend.images import ImageKind
 from backend.models.patrol import ReviewStatus, ScanMethod, TagKind, Verdict
 from backend.schemas.common import ClockTime, Input, ListQuery, Name, Output
 from backend.schemas.incidents import IncidentOut
@@ -273,11 +274,25 @@ class ChecklistNote(Output):
     text: str
 
 
+class ChecklistPhoto(Output):
+    # A photo a checklist item was answered with (the photo on a failed item).
+    label: str  # the item's label
+    sha256: str
+    kind: ImageKind
+    width: int
+    height: int
+    thumb_url: str
+    display_url: str
+    original_url: str  # with its metadata: supervisors and admins only
+
+
 class ChecklistFinding(Output):
-    # A scan whose checklist had an item answered "no" or a note: what the guard found there.
+    # A scan whose checklist had an item answered "no", a note or a photo: what the guard
+    # found there.
     scan: ScanOut
     failed: list[str]  # labels of the items answered "no", in the checklist's order
     notes: list[ChecklistNote]
+    photos: list[ChecklistPhoto] = Field(default_factory=list)  # in the checklist's order
 
 
 class BoardOut(Output):
@@ -290,7 +305,8 @@ class BoardOut(Output):
     guard_names: dict[int, str] = Field(default_factory=dict)
     # High and critical incidents not yet resolved, newest first.
     incidents: list[IncidentOut] = Field(default_factory=list)
-    # Checklists of the last 24 h with an item answered "no" or a note, newest first (50 at most).
+    # Checklists of the last 24 h with an item answered "no", a note or a photo, newest first
+    # (50 at most).
     checklist_findings: list[ChecklistFinding] = Field(default_factory=list)
     server_time: datetime
 

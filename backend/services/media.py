@@ -37,6 +37,7 @@ from backend.models.incidents import IncidentPhoto
 from backend.models.media import Media, MediaUpload
 from backend.models.parcels import Parcel
 from backend.models.passes import ContractorPass
+from backend.models.patrol import ScanPhoto
 from backend.models.visitors import Visit, Visitor
 from backend.schemas.media import ImageOut, MediaOut
 from backend.services.permissions import MANAGERS, STAFF, Actor
@@ -272,6 +273,9 @@ async def referring_sites(sha256: str) -> set[int]:
         "incident__site_id", flat=True
     )  # type: ignore[assignment]
     sites = set(site_ids)
+    # A checkpoint's checklist answered with a photo (the photo on a failed item).
+    site_ids = await ScanPhoto.filter(media_id=sha256).values_list("scan__site_id", flat=True)  # type: ignore[assignment]
+    sites.update(site_ids)
     for model, name in _REFERRERS:
         found: list[int] = await model.filter(**{name: sha256}).values_list(  # type: ignore[assignment]
             "site_id", flat=True
@@ -281,10 +285,10 @@ async def referring_sites(sha256: str) -> set[int]:
 
 
 async def visible(actor: Actor, sha256: str, variant: Variant = "display") -> Media:
-    """A photo the actor may see: one they sent, or one an incident, a parcel, a visit or a
-    contractor pass of a site where they are staff shows (the original, with its metadata,
-    only for supervisors and admins). A photo nobody has referred to yet is visible to those
-    who sent it and nobody else."""
+    """A photo the actor may see: one they sent, or one an incident, a parcel, a visit, a
+    contractor pass or a checkpoint scan of a site where they are staff shows (the original,
+    with its metadata, only for supervisors and admins). A photo nobody has referred to yet is
+    visible to those who sent it and nobody else."""
     sha256 = checked_sha256(sha256)
     media = await Media.get_or_none(sha256=sha256)
     if media is None:
@@ -303,21 +307,27 @@ async def visible(actor: Actor, sha256: str, variant: Variant = "display") -> Me
 async def missing_photos(actor: Actor, site_id: int, hashes: list[str]) -> list[str]:
     """Of these photos, those the actor may not attach to a report at this site (not uploaded
     by them, nor already part of an incident there)."""
+    rest = await not_held(actor, hashes)
+    if not rest or actor.is_superuser:
+        return rest
+    found: list[str] = await IncidentPhoto.filter(
+        media_id__in=rest, incident__site_id=site_id
+    ).values_list("media_id", flat=True)  # type: ignore[assignment]
+    return [h for h in rest if h not in set(found)]
+
+
+async def not_held(actor: Actor, hashes: list[str]) -> list[str]:
+    """Of these photos, those the actor did not upload themselves (for a superuser: those that
+    do not exist). Knowing a hash is not holding the photo."""
     if not hashes:
         return []
     found: list[str]
     if actor.is_superuser:
         found = await Media.filter(sha256__in=hashes).values_list("sha256", flat=True)  # type: ignore[assignment]
-        return [h for h in hashes if h not in set(found)]
-    assert actor.user is not None
-    found = await MediaUpload.filter(media_id__in=hashes, user_id=actor.user.id).values_list(
-        "media_id", flat=True
-    )  # type: ignore[assignment]
+    else:
+        assert actor.user is not None
+        found = await MediaUpload.filter(media_id__in=hashes, user_id=actor.user.id).values_list(
+            "media_id", flat=True
+        )  # type: ignore[assignment]
     held = set(found)
-    rest = [h for h in hashes if h not in held]
-    if rest:
-        found = await IncidentPhoto.filter(
-            media_id__in=rest, incident__site_id=site_id
-        ).values_list("media_id", flat=True)  # type: ignore[assignment]
-        held |= set(found)
     return [h for h in hashes if h not in held]

@@ -51,6 +51,7 @@ _COMMUNITY_CHECKPOINTS: list[tuple[str, int, list[dict[str, str]]]] = [
             {"key": "locked", "label": "门已上锁 Door locked"},
             {"key": "no_smell", "label": "无异味异响 No smell or noise"},
             {"key": "reading", "label": "电表读数 Meter reading", "kind": "note"},
+            {"key": "fault_photo", "label": "异常拍照 Photo of what is wrong", "kind": "photo"},
         ],
     ),
     ("中心花园凉亭 Garden pavilion", 3, []),

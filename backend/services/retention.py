@@ -6,6 +6,10 @@ phones, sealed ID numbers with their hashes and masks, photos, plates, notes. Th
 drops what it carried of them (a delete tombstone tells the phones to forget them too), stored
 sync results of gate mutations lose their data, and each site gets an audit event with the
 counts. People still on site, and cars still inside, are kept until they leave.
+
+Photos are never deleted here, only the references that named them: a photo still named by a
+record that is not outside people's data (an incident, a patrol scan's checklist answer: scans
+are evidence and are kept) stays visible to that record's site.
 """
 
 from __future__ import annotations

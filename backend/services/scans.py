@@ -6,7 +6,8 @@ is evidence. A malformed mutation (bad args, wrong site) is refused instead and 
     rejected   (never counts): unknown_tag, foreign_tag, tag_inactive, unbound_tag,
                bad_sun_params, bad_mac, replayed_counter, stale_eid, duplicate,
                outside_radius_only (position the only evidence), bad_checklist (an answer
-               to an item the checkpoint does not have, or of the wrong kind), round_closed
+               to an item the checkpoint does not have, or of the wrong kind, or a photo
+               answer that is no SHA-256 of a photo the guard uploaded), round_closed
                (the scan names a closed round and was made after its window and late grace;
                one made inside them still counts, however late it syncs)
     suspicious (counts once a supervisor accepts it): manual_entry, outside_radius,
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import hmac
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -38,6 +40,7 @@ from backend.models.patrol import (
     RoundStatus,
     Scan,
     ScanMethod,
+    ScanPhoto,
     Tag,
     TagKind,
     Verdict,
@@ -45,7 +48,7 @@ from backend.models.patrol import (
 from backend.schemas.common import ListQuery
 from backend.schemas.patrol import ScanIn
 from backend.sealing import Sealer, SealError
-from backend.services import audit, notices, rounds
+from backend.services import audit, media, notices, rounds
 from backend.services.eid import EidError, resolve_eid
 from backend.services.patrol import tag_purpose
 from backend.services.permissions import MANAGERS, STAFF, Actor, require_site
@@ -77,6 +80,8 @@ REJECTING = frozenset(
 )
 # How far an EID is searched beyond the accepted window, to tell a stale one from a stranger.
 _EID_STALE_SEARCH = 48
+# A photo item is answered with the photo's SHA-256, as the phone computed it.
+_PHOTO_ANSWER = re.compile(r"[0-9a-f]{64}")
 
 
 def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -93,6 +98,7 @@ class Judgement:
     checkpoint: Checkpoint | None = None
     reasons: list[str] = field(default_factory=list)
     sun_counter: int | None = None  # to store on the tag once the scan is accepted
+    photos: dict[str, str] = field(default_factory=dict)  # item key -> a photo the guard holds
 
     @property
     def verdict(self) -> Verdict:
@@ -211,7 +217,8 @@ async def judge(
         j.reasons.append("unbound_tag")
         return j
     j.checkpoint = await Checkpoint.get(id=j.tag.checkpoint_id)
-    if not _answers_fit(data.answers, j.checkpoint.checklist):
+    photos_held = await _held_photos(actor, data.answers, j.checkpoint.checklist, j)
+    if not _answers_fit(data.answers, j.checkpoint.checklist) or not photos_held:
         j.reasons.append("bad_checklist")
         return j
     if data.round_id is not None:
@@ -229,7 +236,8 @@ async def judge(
 
 
 def _answers_fit(answers: dict[str, bool | str], checklist: list[dict[str, Any]]) -> bool:
-    """Answers only to the checkpoint's own items, a yes/no to a check, text to a note."""
+    """Answers only to the checkpoint's own items, a yes/no to a check, text to a note, a
+    SHA-256 to a photo."""
     kinds = {item["key"]: item.get("kind", "check") for item in checklist}
     for key, value in answers.items():
         kind = kinds.get(key)
@@ -237,9 +245,27 @@ def _answers_fit(answers: dict[str, bool | str], checklist: list[dict[str, Any]]
             return False
         if kind == "check" and not isinstance(value, bool):
             return False
-        if kind in ("note", "photo") and (not isinstance(value, str) or len(value) > 500):
+        if kind == "note" and (not isinstance(value, str) or len(value) > 500):
+            return False
+        if kind == "photo" and not (isinstance(value, str) and _PHOTO_ANSWER.fullmatch(value)):
             return False
     return True
+
+
+async def _held_photos(
+    actor: Actor, answers: dict[str, bool | str], checklist: list[dict[str, Any]], j: Judgement
+) -> bool:
+    """Whether every photo answer names a photo the guard uploaded (knowing a hash is not
+    holding the photo: it would show another site's photo to this one). Those that do are put
+    in `j.photos`, to be kept with the scan even when another answer is wrong."""
+    kinds = {item["key"]: item.get("kind", "check") for item in checklist}
+    photos = {k: v for k, v in answers.items() if kinds.get(k) == "photo"}
+    formed = {k: v for k, v in photos.items() if isinstance(v, str) and _PHOTO_ANSWER.fullmatch(v)}
+    if not formed:
+        return not photos
+    missing = set(await media.not_held(actor, sorted(set(formed.values()))))
+    j.photos = {k: v for k, v in formed.items() if v not in missing}
+    return len(j.photos) == len(photos)
 
 
 async def plausibility(
@@ -374,6 +400,10 @@ async def record_scans(
             reasons=sorted(set(j.reasons)),
             review=ReviewStatus.pending if verdict == Verdict.suspicious else ReviewStatus.none,
         )
+        if j.photos:
+            await ScanPhoto.bulk_create(
+                [ScanPhoto(scan=scan, media_id=h, key=key) for key, h in sorted(j.photos.items())]
+            )
         if j.sun_counter is not None and verdict != Verdict.rejected and j.tag is not None:
             # The counter only ever rises: a replay of this tap is refused from now on.
             await Tag.filter(id=j.tag.id, sun_counter__lt=j.sun_counter).update(

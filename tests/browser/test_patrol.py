@@ -23,6 +23,7 @@ from tests.browser.browser_support import (
     catalog,
     first_page,
     layout_problems,
+    natural_size,
     open_home,
     open_live_board,
     open_patrol,
@@ -606,6 +607,96 @@ def test_a_no_on_a_checklist_reaches_the_supervisors_board_live(new_context, sit
     expect(card.locator("[data-testid=finding-note]")).to_have_text(
         en["board.note_line"].format(label="备注 Note", text=note)
     )
+    assert board.evaluate("window.__notReloaded") is True
+    assert layout_problems(board) == []
+    assert_no_raw_keys(board, board_console)
+    assert_no_raw_keys(phone, phone_console)
+    assert not board_console.page_errors and not phone_console.page_errors
+
+
+def _jpeg(colour: tuple[int, int, int]) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (800, 600), colour).save(buffer, format="JPEG", quality=85)
+    return buffer.getvalue()
+
+
+def test_a_photo_of_a_failed_item_taken_offline_reaches_the_board(new_context, api: Api, site):
+    en = catalog("en")
+    name = "2 号楼配电间 Building 2 power room"
+    site.checkpoint(
+        name,
+        "1-3 号楼 Buildings 1-3",
+        [
+            {"key": "door", "label": "配电间门关闭 Door closed", "kind": "check"},
+            {"key": "shot", "label": "故障照片 Photo of the fault", "kind": "photo"},
+        ],
+    )
+    _, board, board_console = new_context(locale="en", viewport=(1024, 768))
+    open_live_board(board)
+    phone_context, phone, phone_console = new_context(locale="en")
+    open_patrol(phone, "guard2")  # the plan now has the power room and its checklist
+
+    # In the basement, no signal: the scan and its photo wait on the phone.
+    phone_context.set_offline(True)
+    phone.locator("[data-action=scan-manual]").click()
+    entry = phone.locator("[data-testid=manual-entry]")
+    entry.locator("input[name=code]").fill(site.code(name))
+    entry.locator("[data-action=confirm]").click()
+    checklist = phone.locator("[data-testid=checklist]")
+    photo_item = checklist.locator(".checklist-photo")
+    hint = checklist.locator("[data-testid=photo-hint]")
+    expect(photo_item).not_to_have_class(re.compile("checklist-photo-asked"))
+    # A failed item asks for its photo.
+    checklist.locator("input[data-item=door][data-answer=no]").check()
+    expect(photo_item).to_have_class(re.compile("checklist-photo-asked"))
+    expect(hint).to_have_text(en["checklist.photo_asked"])
+    # Saving without it asks once more (a second tap would save without a photo).
+    checklist.locator("[data-action=save-checklist]").click()
+    expect(hint).to_have_text(en["checklist.photo_missing"])
+    expect(checklist).to_be_visible()
+
+    camera = checklist.locator("[data-testid=checklist-photo]")
+    assert camera.get_attribute("accept") == "image/*"
+    assert camera.get_attribute("capture") == "environment"
+    camera.set_input_files(
+        files=[{"name": "a.jpg", "mimeType": "image/jpeg", "buffer": _jpeg((200, 60, 40))}]
+    )
+    thumb = checklist.locator("[data-testid=checklist-thumb]")
+    assert natural_size(thumb)[0] > 0
+    first = thumb.get_attribute("data-sha256")
+    # Retaken: the new photo replaces the first.
+    camera.set_input_files(
+        files=[{"name": "b.jpg", "mimeType": "image/jpeg", "buffer": _jpeg((40, 90, 200))}]
+    )
+    expect(thumb).not_to_have_attribute("data-sha256", first or "")
+    sha256 = thumb.get_attribute("data-sha256")
+    assert sha256 and re.fullmatch(r"[0-9a-f]{64}", sha256)
+    expect(photo_item).not_to_have_class(re.compile("checklist-photo-asked"))
+    checklist.locator("[data-action=save-checklist]").click()
+    expect(checklist).to_have_count(0)
+    result = phone.locator("[data-testid=scan-result]")
+    expect(result).to_contain_text(name)
+    expect(result).to_contain_text(en["scan.photo_waiting"])
+    phone.wait_for_timeout(500)
+    assert [s for s in api.scans() if s["checkpoint_id"] == site.id(name)] == []
+
+    # Back online: the photo goes up, then the scan; the board hears it and shows the photo.
+    phone_context.set_offline(False)
+    card = board.locator("[data-testid=checklist-findings] li", has_text=name)
+    expect(card).to_be_visible(timeout=30_000)
+    expect(card.locator("[data-testid=failed-items]")).to_have_text(
+        en["board.failed_items"].format(names="配电间门关闭 Door closed")
+    )
+    shown = card.locator(f"[data-testid=finding-photos] li[data-sha256='{sha256}'] img")
+    assert natural_size(shown, timeout_ms=20_000)[0] > 0
+    (stored,) = [s for s in api.scans() if s["checkpoint_id"] == site.id(name)]
+    assert stored["verdict"] != "rejected", stored
+    # The thumbnail opens the photo at display size, in the incidents' viewer.
+    card.locator("[data-testid=finding-photos] .photo-frame").first.click()
+    display = board.locator("[data-testid=photo-dialog] [data-testid=photo-display]")
+    assert natural_size(display)[0] > 0
+    board.locator("[data-testid=photo-dialog] [data-action=close]").click()
+    expect(result).not_to_contain_text(en["scan.photo_waiting"])
     assert board.evaluate("window.__notReloaded") is True
     assert layout_problems(board) == []
     assert_no_raw_keys(board, board_console)

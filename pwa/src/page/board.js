@@ -12,6 +12,7 @@ import { errorLines } from '../utils/messages.js';
 import { bridgesPanel } from './bridges/board-panel.js';
 import { equipmentPanel } from './equipment/board-panel.js';
 import { incidentBoardPanel } from './incidents/board-panel.js';
+import { photoDialog, photoGrid } from './incidents/photos.js';
 import { hotspotForm } from './hotspot-form.js';
 import { ICONS } from './icons.js';
 import { pageHead } from './page-head.js';
@@ -112,8 +113,17 @@ function createBoard(ctx, { only }) {
         h('p', { class: 'card-line', text: t('board.found_by', { guard: names.guard(scan.guard_id), time: formatTime(scan.client_time, tz) }) }),
         finding.failed.length ? h('p', { class: 'problem-line problem-missed', dataset: { testid: 'failed-items' }, text: t('board.failed_items', { names: finding.failed.join('、') }) }) : null,
         ...finding.notes.map((note) => h('p', { class: 'card-line', dataset: { testid: 'finding-note' }, text: t('board.note_line', note) })),
+        findingPhotos(finding.photos || []),
       ),
     );
+  }
+
+  /** The photos taken at the checklist, as the incidents show theirs: a thumbnail opens the photo. */
+  function findingPhotos(photos) {
+    if (!photos.length) return null;
+    const shown = photos.map((p) => ({ ...p, url: p.thumb_url }));
+    const grid = photoGrid(shown, { onOpen: (p) => photoDialog(p, { original: p.original_url }) });
+    return h('div', { class: 'finding-photos', dataset: { testid: 'finding-photos' } }, h('p', { class: 'card-line', text: t('board.finding_photos', { labels: [...new Set(photos.map((p) => p.label))].join('、') }) }), grid);
   }
 
   function guardCard(row, names) {

@@ -21,7 +21,8 @@ import {
   tourById,
   walkingRound,
 } from '../utils/plan.js';
-import { myScans, scanCheckpoint } from '../utils/scans.js';
+import { onMediaChange } from '../utils/media.js';
+import { myScans, releaseRefusedScans, scanCheckpoint } from '../utils/scans.js';
 import { onSyncChange } from '../utils/sync.js';
 import { pageHead } from './page-head.js';
 import { roundPanel } from './round-panel.js';
@@ -97,6 +98,7 @@ export function patrolView(ctx) {
     let state = scan?.state || 'waiting';
     if (!scan || scan.state === 'waiting') {
       lines.push(t(isOnline() ? 'scan.recorded_sending' : 'scan.recorded_offline', { name }));
+      if (scan?.photos_held) lines.push(t('scan.photo_waiting'));
       if (!cp && last.reading.method !== 'nfc_sun') {
         lines.push(t('scan.not_in_plan'));
         kind = 'warn';
@@ -345,6 +347,14 @@ export function patrolView(ctx) {
       planTimer = setTimeout(() => refresh(true), 300);
     }
   });
+  // A checklist photo uploaded (the scan moves on) or refused (the scan is sent without it).
+  const release = () =>
+    releaseRefusedScans(me.id)
+      .then((released) => released && say('warn', [t('scan.photo_refused')]))
+      .catch((err) => console.warn('release scans', err))
+      .finally(() => draw());
+  const offMedia = onMediaChange(release);
+  release();
   const onNet = (online) => (online ? refresh(true) : draw());
   onConnectivity(onNet);
   const ticker = setInterval(() => draw(), TICK_MS);
@@ -353,6 +363,7 @@ export function patrolView(ctx) {
   }, PLAN_EVERY_MS);
   view.addEventListener('leave', () => {
     offSync();
+    offMedia();
     offConnectivity(onNet);
     clearInterval(ticker);
     clearInterval(poller);

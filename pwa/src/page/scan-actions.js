@@ -7,7 +7,7 @@ import { nfcAvailable, readTag } from '../utils/nfc.js';
 import { checkpointFor } from '../utils/plan.js';
 import { decodeFile } from '../utils/qr.js';
 import { lookupKey, recordScan } from '../utils/scans.js';
-import { checklistDialog } from './checklist-dialog.js';
+import { checklistDialog, hasChecklist } from './checklist-dialog.js';
 import { ICONS } from './icons.js';
 import { scanQr } from './scanner.js';
 import { textDialog } from './text-dialog.js';
@@ -27,18 +27,21 @@ export function scanActions(ctx, { plan, roundId, onRecorded, say }) {
     const key = lookupKey(reading);
     const checkpoint = key ? await checkpointFor(plan(), ...key) : null;
     let answers = {};
-    if (checkpoint?.checklist?.some((item) => item.kind === 'check' || item.kind === 'note')) {
-      answers = await checklistDialog(checkpoint);
-      if (answers === null) {
+    let photos = [];
+    if (hasChecklist(checkpoint)) {
+      const answered = await checklistDialog(checkpoint);
+      if (answered === null) {
         say('info', [t('scan.cancelled')]);
         return;
       }
+      ({ answers, photos } = answered);
     }
     try {
       const position = await positionForScan();
       const local = await recordScan({ id: me.id, name: me.display_name || me.username }, site.id, reading, {
         round_id: roundId(),
         answers,
+        photos,
         position,
         checkpoint_id: checkpoint?.id ?? null,
       });

@@ -17,7 +17,9 @@ export function lookupKey(reading) {
 /**
  * Queues a scan for `user` ({id, name}) at `siteId` and resolves once it is on disk.
  * `reading`: {method, code | uid | e + c}; `extra`: {round_id, answers, position, client_time,
- * checkpoint_id (what the phone's plan says; the server decides)}.
+ * checkpoint_id (what the phone's plan says; the server decides), photos (the SHA-256s the
+ * answers name: the scan waits on the phone until they are uploaded, or the server could not
+ * tell them from a made-up hash)}.
  */
 export async function recordScan(user, siteId, reading, extra = {}) {
   const args = { id: crypto.randomUUID(), site_id: siteId, ...reading };
@@ -39,7 +41,13 @@ export async function recordScan(user, siteId, reading, extra = {}) {
   // The local record goes first: the push answer (which may come at once) is merged into it.
   await d.put('scans', local);
   try {
-    await addMutation(user, SCAN, args);
+    if (extra.photos?.length) {
+      // Loaded only here: the photo code stays out of the app shell.
+      const { queueWithPhotos } = await import('./media.js');
+      await queueWithPhotos(user, SCAN, args, extra.photos);
+    } else {
+      await addMutation(user, SCAN, args);
+    }
   } catch (err) {
     await d.delete('scans', local.id).catch(() => {});
     throw err;
@@ -47,6 +55,34 @@ export async function recordScan(user, siteId, reading, extra = {}) {
   prune().catch(() => {});
   queued();
   return local;
+}
+
+/**
+ * A scan held for a photo the server refused is let go without that photo (its answer dropped):
+ * the scan is evidence and must not wait for a photo that will never be taken. The held entry
+ * is changed in place and sent by the photo sync like any held mutation whose photos are up.
+ * Resolves with how many scans were let go.
+ */
+export async function releaseRefusedScans(userId) {
+  const [media, store] = await Promise.all([import('./media.js'), import('./media-store.js')]);
+  let released = 0;
+  for (const entry of await store.listHeld(userId)) {
+    if (entry.name !== SCAN) continue;
+    const rows = await store.getPhotos(userId, entry.photos);
+    const refused = new Set(rows.filter((p) => p?.status === store.REFUSED).map((p) => p.sha256));
+    if (!refused.size) continue;
+    const changed = await store.updateHeld(entry.id, (held) => {
+      const answers = Object.fromEntries(Object.entries(held.args.answers || {}).filter(([, v]) => !refused.has(v)));
+      const args = { ...held.args, answers };
+      if (!Object.keys(answers).length) delete args.answers;
+      return { ...held, args, photos: held.photos.filter((sha) => !refused.has(sha)) };
+    });
+    if (!changed) continue;
+    released += 1;
+    for (const sha of refused) await media.forgetPhoto(sha, { userId }).catch(() => {});
+  }
+  if (released) media.uploadNow();
+  return released;
 }
 
 async function prune() {
@@ -60,17 +96,25 @@ async function prune() {
 
 /**
  * This user's scans at a site, newest first, each with `state`:
- *   'waiting'  in the outbox, not answered yet (the phone's tick stands for now)
+ *   'waiting'  in the outbox, not answered yet (the phone's tick stands for now); `photos_held`
+ *              while it waits on the phone for its photo to upload
  *   'refused'  the server refused the mutation itself (shown in the outbox with its reason)
  *   'answered' the server kept it: `verdict` (valid | suspicious | rejected), `reasons`, `review`
  */
 export async function myScans(siteId, userId) {
-  const [stored, outbox] = await Promise.all([
+  const [stored, outbox, held] = await Promise.all([
     (await db()).getAllFromIndex('scans', 'site', siteId).catch(() => []),
     listMutations(userId).catch(() => []),
+    import('./media-store.js').then((m) => m.listHeld(userId)).catch(() => []),
   ]);
   const byId = new Map(stored.filter((s) => s.user_id == null || s.user_id === userId).map((s) => [s.id, { ...s }]));
   const queuedIds = new Set();
+  for (const entry of held) {
+    const s = entry.name === SCAN && entry.args?.site_id === siteId ? byId.get(entry.args.id) : null;
+    if (!s) continue;
+    queuedIds.add(s.id);
+    s.photos_held = true;
+  }
   for (const m of outbox) {
     if (m.name !== SCAN || m.args?.site_id !== siteId) continue;
     queuedIds.add(m.args.id);
@@ -89,7 +133,7 @@ export async function myScans(siteId, userId) {
   const out = [];
   for (const s of byId.values()) {
     if (s.answered) s.state = 'answered';
-    else if (queuedIds.has(s.id)) s.state = s.mutation.status === REJECTED ? 'refused' : 'waiting';
+    else if (queuedIds.has(s.id)) s.state = s.mutation?.status === REJECTED ? 'refused' : 'waiting';
     else continue; // discarded from the outbox: it never reached the server
     out.push(s);
   }
