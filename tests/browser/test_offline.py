@@ -126,3 +126,33 @@ def test_manifest_is_installable(new_context):
         assert f"{size[0]}x{size[1]}" == icon["sizes"]
         seen.add((icon["sizes"], icon.get("purpose", "any")))
     assert {("192x192", "any"), ("512x512", "any"), ("512x512", "maskable")} <= seen
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+def test_signal_lost_before_the_screens_are_saved(new_context, lang):
+    """The first minute after a sign-in: the service worker has not saved the screens yet (here
+    it never will: the context blocks service workers). What is still unsent can be seen all the
+    same; any other screen not loaded yet says so plainly and opens by itself once online."""
+    context, page, console = new_context(locale=lang, service_workers="block")
+    texts = catalog(lang)
+    sign_in(page, "guard")
+    open_home(page, "guard")
+    context.set_offline(True)
+    expect(page.locator(".net[data-net=offline]")).to_have_text(texts["header.offline"])
+
+    page.locator("[data-testid=sync-status]").click()
+    expect(page.locator("#page-title")).to_have_text(texts["outbox.title"])
+    expect(page.locator("[data-testid=outbox-summary]")).to_have_text(texts["outbox.empty"])
+
+    page.go_back()
+    page.locator(".tile[data-tile='incidents']").click()
+    missing = page.locator("[data-testid=screen-not-saved]")
+    expect(missing).to_contain_text(texts["app.screen_not_saved"])
+    expect(missing).to_contain_text(texts["app.screen_when_online"])
+    expect(page.locator("#page-title")).to_have_count(0)
+
+    context.set_offline(False)
+    expect(page.locator("#page-title")).to_have_text(texts["incidents.title"])
+    expect(missing).to_have_count(0)
+    assert_no_raw_keys(page, console)
+    assert not console.page_errors

@@ -393,6 +393,9 @@ def test_sign_out_with_unsent_entries_warns_and_keeps_them(new_context, api):
     open_home(page, "guard")
     open_duty_log(page)
     context.set_offline(True)
+    # No signal for the service worker either: Playwright's offline mode covers the pages, and a
+    # Background Sync event may fire in the worker at any moment and send the outbox.
+    context.route("**/api/sync/push", lambda route: route.abort("internetdisconnected"))
     write_entry(page, f"{marker} 交接前记录", category="handover")
 
     page.locator("[data-action=sign-out]").click()
@@ -424,6 +427,7 @@ def test_sign_out_with_unsent_entries_warns_and_keeps_them(new_context, api):
     )
 
     # Another guard signs in on this phone: told about it, and it is not sent as theirs.
+    context.unroute("**/api/sync/push")
     context.set_offline(False)
     sign_in(page, "guard2")
     open_home(page, "guard")

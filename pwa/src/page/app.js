@@ -2,7 +2,8 @@
 import { NetworkError, onUnauthorized } from '../utils/api.js';
 import { h } from '../utils/dom.js';
 import { applyLang, onLangChange, t } from '../utils/i18n.js';
-import { errorLines } from '../utils/messages.js';
+import { isOnline, offConnectivity, onConnectivity } from '../utils/connectivity.js';
+import { errorLines, isMissingCode } from '../utils/messages.js';
 import { hasUnsent, othersWaiting } from '../utils/outbox.js';
 import { createRouter } from '../utils/router.js';
 import {
@@ -21,6 +22,7 @@ import { confirmDialog } from './confirm-dialog.js';
 import { createHeader } from './header.js';
 import { homeView } from './home.js';
 import { loginView } from './login.js';
+import { outboxView } from './outbox.js';
 import { renderNotice } from './notice.js';
 import { sitePickerView } from './site-picker.js';
 import { registerServiceWorker } from './sw-register.js';
@@ -31,7 +33,9 @@ const STAFF = ['guard', 'supervisor', 'admin'];
 const MANAGERS = ['supervisor', 'admin'];
 const LAZY = {
   '/duty-log': { roles: STAFF, load: () => import('./duty-log.js').then((m) => m.dutyLogView) },
-  '/outbox': { roles: null, load: () => import('./outbox.js').then((m) => m.outboxView) },
+  // In the shell, not a chunk: the screen for what is still unsent must open with no signal even
+  // before the service worker has saved the other screens (the first minute after a sign-in).
+  '/outbox': { roles: null, load: async () => outboxView },
   '/devices': { roles: ['supervisor', 'admin'], load: () => import('./devices.js').then((m) => m.devicesView) },
   '/sessions': { roles: null, load: () => import('./sessions.js').then((m) => m.sessionsView) },
   '/patrol': { roles: STAFF, load: () => import('./patrol.js').then((m) => m.patrolView) },
@@ -169,7 +173,7 @@ export function startApp(root) {
       else if (lazyFor(target)) view = (await lazyFor(target).load())(ctx);
       else view = await homeView(ctx);
     } catch (err) {
-      view = h('div', { class: 'notice notice-error', role: 'alert' }, errorLines(err).map((line) => h('p', { text: line })));
+      view = isMissingCode(err) ? notSavedYet(target) : h('div', { class: 'notice notice-error', role: 'alert' }, errorLines(err).map((line) => h('p', { text: line })));
     }
     if (id !== state.renderId) return; // a newer navigation won
     const previous = main.firstElementChild;
@@ -182,6 +186,30 @@ export function startApp(root) {
     previous?.dispatchEvent(new CustomEvent('leave'));
     document.body.dataset.route = target.slice(1);
     update.render();
+  }
+
+  /**
+   * A screen whose code is not on the phone yet: the service worker saves every screen shortly
+   * after the first visit, and a guard who lost the signal before that is told so plainly; the
+   * screen opens by itself once the phone is back online. By reloading the page: the browser
+   * remembers a failed import() of a chunk and would not fetch it again for this page.
+   */
+  function notSavedYet(target) {
+    const view = h(
+      'div',
+      { class: 'notice notice-warn', role: 'alert', dataset: { testid: 'screen-not-saved' } },
+      h('p', { text: t('app.screen_not_saved') }),
+      isOnline() ? null : h('p', { text: t('app.screen_when_online') }),
+      h('button', { class: 'btn', type: 'button', dataset: { action: 'retry' }, text: t('common.retry'), onclick: () => location.reload() }),
+    );
+    const again = (online) => {
+      if (!online) return;
+      offConnectivity(again);
+      if (view.isConnected && location.pathname === target) location.reload();
+    };
+    onConnectivity(again);
+    view.addEventListener('leave', () => offConnectivity(again));
+    return view;
   }
 
   function beginSync() {

@@ -21,6 +21,18 @@ function fieldText(f) {
 }
 
 /**
+ * True for a screen's code that could not be loaded: a lazy chunk the browser could not fetch
+ * (offline before the service worker saved it). Each engine words it its own way.
+ */
+export function isMissingCode(err) {
+  const message = String(err?.message ?? '');
+  return (
+    (err instanceof TypeError && /dynamically imported module|importing a module script failed/i.test(message)) ||
+    /^Unable to preload CSS/.test(message) // Vite's own, for a chunk's stylesheet
+  );
+}
+
+/**
  * The lines to show for `err`: first the message for its code, then one line per bad field.
  * `context` picks a more helpful text for the same cause (e.g. 'signin' when offline).
  */
