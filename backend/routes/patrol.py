@@ -51,7 +51,7 @@ from backend.schemas.patrol import (
     TourPatch,
 )
 from backend.services import board as board_svc
-from backend.services import incidents, labels, rounds, scans
+from backend.services import incidents, labels, media, rounds, scans
 from backend.services import patrol as svc
 from backend.services.permissions import MANAGERS, require_site
 
@@ -387,16 +387,13 @@ async def get_board(call: Call) -> BoardOut:
 
 
 def _checklist_photo(label: str, m: Media) -> ChecklistPhoto:
-    base = f"/api/media/{m.sha256}"
     return ChecklistPhoto(
         label=label,
         sha256=m.sha256,
         kind=m.kind,
         width=m.width,
         height=m.height,
-        thumb_url=f"{base}/thumb",
-        display_url=f"{base}/display",
-        original_url=f"{base}/original",
+        **media.urls(m.sha256),
     )
 
 

@@ -99,7 +99,6 @@ async def outs(incidents: Sequence[Incident]) -> list[IncidentOut]:
     )
     for p in rows:
         m: Media = p.media
-        base = f"/api/media/{m.sha256}"
         photos[p.incident_id].append(
             PhotoOut(
                 sha256=m.sha256,
@@ -108,9 +107,7 @@ async def outs(incidents: Sequence[Incident]) -> list[IncidentOut]:
                 size=m.size,
                 width=m.width,
                 height=m.height,
-                thumb_url=f"{base}/thumb",
-                display_url=f"{base}/display",
-                original_url=f"{base}/original",
+                **media.urls(m.sha256),
                 added_by_id=p.added_by_id,
                 added_at=p.added_at,
             )

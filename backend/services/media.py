@@ -94,8 +94,19 @@ class MediaStore:
         return self._limiter
 
 
+def urls(sha256: str) -> dict[str, str]:
+    """Where a photo's variants are served (`thumb_url`, `display_url`, `original_url`); who
+    may fetch each is decided there (routes/media.py)."""
+    base = f"/api/media/{sha256}"
+    return {
+        "thumb_url": f"{base}/thumb",
+        "display_url": f"{base}/display",
+        "original_url": f"{base}/original",
+    }
+
+
 def media_out(media: Media) -> MediaOut:
-    base = f"/api/media/{media.sha256}"
+    at = urls(media.sha256)
     return MediaOut(
         sha256=media.sha256,
         kind=media.kind,
@@ -104,10 +115,10 @@ def media_out(media: Media) -> MediaOut:
         width=media.width,
         height=media.height,
         display=ImageOut(
-            width=media.display_width, height=media.display_height, url=f"{base}/display"
+            width=media.display_width, height=media.display_height, url=at["display_url"]
         ),
-        thumb=ImageOut(width=media.thumb_width, height=media.thumb_height, url=f"{base}/thumb"),
-        original_url=f"{base}/original",
+        thumb=ImageOut(width=media.thumb_width, height=media.thumb_height, url=at["thumb_url"]),
+        original_url=at["original_url"],
         uploaded_at=media.uploaded_at,
     )
 
