@@ -167,3 +167,21 @@ def login(client: TestClient, username: str, password: str, **extra: Any) -> dic
     client.cookies.clear()  # tests choose their credential explicitly
     data: dict[str, Any] = response.json()
     return data
+
+
+def qr_checkpoint(
+    client: TestClient, admin: dict[str, str], site_id: int, name: str, **fields: Any
+) -> tuple[int, str]:
+    """A checkpoint made through the API (`fields`: checklist, zone_id…) with a QR tag on it:
+    its id and the code a guard scans."""
+    cp = client.post(
+        f"/api/sites/{site_id}/checkpoints", headers=admin, json={"name": name, **fields}
+    )
+    assert cp.status_code == 201, cp.text
+    tag = client.post(
+        f"/api/sites/{site_id}/tags",
+        headers=admin,
+        json={"kind": "qr", "checkpoint_id": cp.json()["id"]},
+    )
+    assert tag.status_code == 201, tag.text
+    return int(cp.json()["id"]), str(tag.json()["identifier"])

@@ -24,7 +24,7 @@ from starlette.testclient import TestClient
 from backend.events import Event, EventBus
 from backend.services.rounds import LATE_GRACE, close_rounds
 from tests.factories import PASSWORD, World, make_world
-from tests.support import bearer, login, make_settings, run_in_db, running_app
+from tests.support import bearer, login, make_settings, qr_checkpoint, run_in_db, running_app
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -98,14 +98,7 @@ def test_the_board_shows_what_guards_found_at_checklists(app: Any) -> None:
         {"key": "lights", "label": "Lights on"},
         {"key": "remark", "label": "Remark", "kind": "note"},
     ]
-    cp = client.post(
-        f"/api/sites/{site}/checkpoints",
-        headers=admin,
-        json={"name": "Stairwell", "checklist": checklist},
-    ).json()
-    code = client.post(
-        f"/api/sites/{site}/tags", headers=admin, json={"kind": "qr", "checkpoint_id": cp["id"]}
-    ).json()["identifier"]
+    cp, code = qr_checkpoint(client, admin, site, "Stairwell", checklist=checklist)
 
     def scan(answers: dict[str, Any]) -> str:
         answer = client.post(
@@ -132,7 +125,7 @@ def test_the_board_shows_what_guards_found_at_checklists(app: Any) -> None:
     assert found[1]["failed"] == ["Fire door closed", "Lights on"]
     assert found[1]["notes"] == [{"label": "Remark", "text": "handle loose"}]
     assert found[0]["failed"] == [] and found[0]["notes"][0]["text"] == "smell of smoke"
-    assert board["checkpoint_names"][str(cp["id"])] == "Stairwell"
+    assert board["checkpoint_names"][str(cp)] == "Stairwell"
     assert board["guard_names"][str(found[0]["scan"]["guard_id"])] == "Guard_A"
 
 

@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 
 from backend.services.labels import Label, render_labels
 from tests.factories import PASSWORD, World, make_world
-from tests.support import bearer, login, make_settings, run_in_db, running_app
+from tests.support import bearer, login, make_settings, qr_checkpoint, run_in_db, running_app
 
 
 @pytest.fixture
@@ -35,16 +35,7 @@ def test_labels_carry_codes_and_bilingual_names(app: Any) -> None:
     admin = bearer(login(client, "admin_a", PASSWORD)["token"])
     codes = []
     for name in ("B1 消防通道 Fire exit", "南大门 South gate", "屋顶 Roof"):
-        cp = client.post(
-            f"/api/sites/{site}/checkpoints",
-            headers=admin,
-            json={"name": name, "zone_id": world.a.zone.id},
-        ).json()["id"]
-        codes.append(
-            client.post(
-                f"/api/sites/{site}/tags", headers=admin, json={"kind": "qr", "checkpoint_id": cp}
-            ).json()["identifier"]
-        )
+        codes.append(qr_checkpoint(client, admin, site, name, zone_id=world.a.zone.id)[1])
     response = client.get(f"/api/sites/{site}/labels.pdf", headers=admin)
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/pdf"

@@ -21,7 +21,7 @@ from backend.models.patrol import Scan, ScanPhoto
 from backend.settings import Settings
 from tests.backend.test_images import photo_bytes
 from tests.factories import PASSWORD, World, make_world
-from tests.support import bearer, login, make_settings, run_in_db, running_app
+from tests.support import bearer, login, make_settings, qr_checkpoint, run_in_db, running_app
 
 CHECKLIST = [
     {"key": "door", "label": "Fire door closed"},
@@ -97,16 +97,10 @@ def env(database_url: str, tmp_path: Path) -> Iterator[Env]:
     world = run_in_db(settings, make_world)
     with running_app(settings) as client:
         admin = bearer(login(client, "admin_a", PASSWORD)["token"])
-        site = world.a.site.id
-        cp = client.post(
-            f"/api/sites/{site}/checkpoints",
-            headers=admin,
-            json={"name": "Stairwell B2", "checklist": CHECKLIST},
-        ).json()
-        code = client.post(
-            f"/api/sites/{site}/tags", headers=admin, json={"kind": "qr", "checkpoint_id": cp["id"]}
-        ).json()["identifier"]
-        yield Env(client, world, settings, code, cp["id"])
+        cp, code = qr_checkpoint(
+            client, admin, world.a.site.id, "Stairwell B2", checklist=CHECKLIST
+        )
+        yield Env(client, world, settings, code, cp)
 
 
 def test_a_photo_of_a_failed_item_is_kept_and_shown_on_the_board(env: Env) -> None:
