@@ -324,7 +324,8 @@ async def missing_photos(actor: Actor, site_id: int, hashes: list[str]) -> list[
     found: list[str] = await IncidentPhoto.filter(
         media_id__in=rest, incident__site_id=site_id
     ).values_list("media_id", flat=True)  # type: ignore[assignment]
-    return [h for h in rest if h not in set(found)]
+    attached = set(found)
+    return [h for h in rest if h not in attached]
 
 
 async def not_held(actor: Actor, hashes: list[str]) -> list[str]:
