@@ -96,4 +96,17 @@ describe('error lines', () => {
     expect(messages.errorLines(new api.NetworkError(null), 'signin')).toEqual([i18n.t('client.offline_signin')]);
     expect(messages.errorLines(new api.ApiError(409, 'brand_new_code', '', {}))).toEqual([i18n.t('client.unknown_code', { code: 'brand_new_code' })]);
   });
+
+  it('know a screen whose code could not load, in each engine’s words, from any other failure', () => {
+    // Then the app says the screen is not saved on the phone yet, instead of an error's name.
+    const missing = [
+      new TypeError('Failed to fetch dynamically imported module: http://x/assets/outbox-1.js'), // Chromium
+      new TypeError('error loading dynamically imported module: http://x/assets/outbox-1.js'), // Firefox
+      new TypeError('Importing a module script failed.'), // Safari
+      new Error('Unable to preload CSS for /assets/incidents-1.css'), // Vite, a chunk's stylesheet
+    ];
+    expect(missing.map(messages.isMissingCode)).toEqual([true, true, true, true]);
+    const others = [new TypeError('Cannot read properties of undefined'), new api.NetworkError(null), new Error('Failed to fetch dynamically imported module'), undefined];
+    expect(others.map((err) => messages.isMissingCode(err))).toEqual([false, false, false, false]);
+  });
 });
